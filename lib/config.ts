@@ -1,0 +1,216 @@
+import type { SessionStore } from '@fastify/session'
+import { OidcConfigError } from './errors.js'
+import type { FastifyOidcOptions, OidcAuditEvent, OidcEndpoints } from './types.js'
+
+/** The validated, frozen configuration every other module reads. */
+export interface ResolvedConfig {
+  providerName: string
+  issuer: string
+  clientId: string
+  clientSecret: string | undefined
+  baseUrl: string
+  redirectUri: string
+  sessionSecrets: string[]
+  scope: string
+  endpoints: OidcEndpoints
+  discoveryUrl: string
+  postLogoutRedirectUri: string
+  downstreams: string[]
+  sessionStore: 'memory' | SessionStore
+  allowHttp: boolean
+  prefix: string
+  refreshLeeway: number
+  clockTolerance: number
+  httpTimeout: number
+  rolesClaim: string
+  idTokenSigningAlgs: string[] | undefined
+  sessionMaxAge: number
+  revokeOnLogout: boolean
+  memoryStoreMax: number
+  cookieName: string
+  secureCookies: boolean
+  onAudit: ((event: OidcAuditEvent) => void) | undefined
+}
+
+const ENDPOINT_VARS: Record<keyof OidcEndpoints, string> = {
+  authorization: 'OIDC_AUTHORIZATION_ENDPOINT',
+  token: 'OIDC_TOKEN_ENDPOINT',
+  jwks: 'OIDC_JWKS_URI',
+  userinfo: 'OIDC_USERINFO_ENDPOINT',
+  endSession: 'OIDC_END_SESSION_ENDPOINT',
+  revocation: 'OIDC_REVOCATION_ENDPOINT',
+  introspection: 'OIDC_INTROSPECTION_ENDPOINT'
+}
+
+const ASYMMETRIC_ALGS = new Set(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'])
+const HMAC_ALGS = new Set(['HS256', 'HS384', 'HS512'])
+
+/** True for the JWS algorithms verified with a public key (never `none`, never HMAC). */
+export function isAsymmetricAlg (alg: string): boolean {
+  return ASYMMETRIC_ALGS.has(alg)
+}
+
+/** True for 127.0.0.0/8, ::1 and `localhost`. */
+export function isLoopbackHost (hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '')
+  return host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host)
+}
+
+/**
+ * Reads env vars under explicit options, validates everything and throws one
+ * `FST_OIDC_CONFIG_INVALID` naming every bad setting.
+ *
+ * @example
+ * const config = resolveConfig({ clientId: 'app' }) // the rest from OIDC_* env vars
+ */
+export function resolveConfig (options: FastifyOidcOptions = {}): Readonly<ResolvedConfig> {
+  const env = options.env ?? process.env
+  const problems: string[] = []
+  const read = (name: string): string | undefined => {
+    const value = env[name]?.trim()
+    return value === '' ? undefined : value
+  }
+  const pick = <T>(option: T | undefined, envName: string, parse: (raw: string) => T | undefined, expects: string): T | undefined => {
+    if (option !== undefined) return option
+    const raw = read(envName)
+    if (raw === undefined) return undefined
+    const parsed = parse(raw)
+    if (parsed === undefined) problems.push(`${envName}: expected ${expects}, got ${JSON.stringify(raw.slice(0, 40))}`)
+    return parsed
+  }
+  const asString = (raw: string): string => raw
+  const asList = (raw: string): string[] => raw.split(',').map((s) => s.trim()).filter(Boolean)
+  const asBool = (raw: string): boolean | undefined => /^(true|1|yes)$/i.test(raw) ? true : /^(false|0|no)$/i.test(raw) ? false : undefined
+  const asInt = (raw: string): number | undefined => /^\d+$/.test(raw) ? Number(raw) : undefined
+
+  const allowHttp = pick(options.allowHttp, 'OIDC_ALLOW_HTTP', asBool, 'true or false') ?? false
+  const checkUrl = (value: string | undefined, envName: string, { required = false, idp = true } = {}): string | undefined => {
+    if (value === undefined) {
+      if (required) problems.push(`${envName}: required, expected an absolute https URL`)
+      return undefined
+    }
+    let url: URL
+    try {
+      url = new URL(value)
+    } catch {
+      problems.push(`${envName}: expected an absolute URL, got ${JSON.stringify(value.slice(0, 60))}`)
+      return undefined
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+      problems.push(`${envName}: expected an http(s) URL, got the scheme ${url.protocol}`)
+    } else if (url.protocol === 'http:' && idp && !allowHttp && !isLoopbackHost(url.hostname)) {
+      problems.push(`${envName}: expected an https URL (http is only accepted for loopback hosts unless OIDC_ALLOW_HTTP=true)`)
+    } else if (url.username !== '' || url.password !== '' || url.hash !== '') {
+      problems.push(`${envName}: must not contain credentials or a fragment`)
+    }
+    return value
+  }
+
+  const issuer = checkUrl(pick(options.issuer, 'OIDC_ISSUER', asString, 'a URL'), 'OIDC_ISSUER', { required: true })
+  const clientId = pick(options.clientId, 'OIDC_CLIENT_ID', asString, 'a string')
+  if (clientId === undefined || clientId === '') problems.push('OIDC_CLIENT_ID: required, the client id registered at the IdP')
+  const clientSecret = pick(options.clientSecret, 'OIDC_CLIENT_SECRET', asString, 'a string') || undefined
+
+  const rawBase = checkUrl(pick(options.baseUrl, 'OIDC_BASE_URL', asString, 'a URL'), 'OIDC_BASE_URL', { required: true, idp: false })
+  let baseUrl: string | undefined
+  if (rawBase !== undefined && URL.canParse(rawBase)) {
+    const base = new URL(rawBase)
+    if (base.pathname !== '/' || base.search !== '') problems.push('OIDC_BASE_URL: expected an origin only (scheme, host and port), without path or query')
+    baseUrl = base.origin
+  }
+
+  const rawSecret = options.sessionSecret ?? read('OIDC_SESSION_SECRET')
+  const sessionSecrets = rawSecret === undefined ? [] : Array.isArray(rawSecret) ? rawSecret : asList(rawSecret)
+  if (sessionSecrets.length === 0) problems.push('OIDC_SESSION_SECRET: required, at least 32 characters (a comma-separated list rotates keys)')
+  else if (sessionSecrets.some((s) => typeof s !== 'string' || s.length < 32)) problems.push('OIDC_SESSION_SECRET: every secret must be at least 32 characters')
+
+  const endpoints: OidcEndpoints = {}
+  for (const [key, envName] of Object.entries(ENDPOINT_VARS) as Array<[keyof OidcEndpoints, string]>) {
+    const value = checkUrl(pick(options.endpoints?.[key], envName, asString, 'a URL'), envName)
+    if (value !== undefined) endpoints[key] = value
+  }
+  const discoveryUrl = checkUrl(pick(options.discoveryUrl, 'OIDC_DISCOVERY_URL', asString, 'a URL'), 'OIDC_DISCOVERY_URL') ?? issuer
+
+  const prefix = options.prefix ?? '/auth'
+  if (!/^\/[\w\-/]*$/.test(prefix) || prefix.endsWith('/')) problems.push(`prefix: expected a path such as /auth, got ${JSON.stringify(prefix)}`)
+
+  const postLogout = checkUrl(pick(options.postLogoutRedirectUri, 'OIDC_POST_LOGOUT_REDIRECT_URI', asString, 'a URL'), 'OIDC_POST_LOGOUT_REDIRECT_URI', { idp: false })
+
+  const downstreams = (pick(options.downstreams, 'OIDC_DOWNSTREAMS', asList, 'a comma-separated list of origins') ?? []).map((entry) => {
+    if (!URL.canParse(entry) || new URL(entry).origin !== entry.replace(/\/$/, '')) {
+      problems.push(`OIDC_DOWNSTREAMS: expected origins such as https://api.example.com, got ${JSON.stringify(entry.slice(0, 60))}`)
+    }
+    return entry.replace(/\/$/, '')
+  })
+
+  let sessionStore: 'memory' | SessionStore = 'memory'
+  const storeOption = options.sessionStore ?? read('OIDC_SESSION_STORE')
+  if (typeof storeOption === 'object' && storeOption !== null) {
+    sessionStore = storeOption
+  } else if (storeOption !== undefined && storeOption !== 'memory') {
+    problems.push(`OIDC_SESSION_STORE: expected memory or a @fastify/session store object, got ${JSON.stringify(String(storeOption).replace(/\/\/[^@/]*@/, '//***@').slice(0, 60))} (Redis URLs are not supported yet)`)
+  }
+
+  const numberSetting = (option: number | undefined, envName: string, fallback: number, min: number, max: number): number => {
+    const value = pick(option, envName, asInt, 'a whole number') ?? fallback
+    if (!Number.isInteger(value) || value < min || value > max) {
+      problems.push(`${envName}: expected a whole number between ${min} and ${max}, got ${value}`)
+    }
+    return value
+  }
+  const refreshLeeway = numberSetting(options.refreshLeeway, 'OIDC_REFRESH_LEEWAY', 30, 0, 3600)
+  const clockTolerance = numberSetting(options.clockTolerance, 'OIDC_CLOCK_TOLERANCE', 60, 0, 300)
+  const httpTimeout = numberSetting(options.httpTimeout, 'OIDC_HTTP_TIMEOUT', 5000, 100, 120000)
+  const sessionMaxAge = numberSetting(options.sessionMaxAge, 'OIDC_SESSION_MAX_AGE', 8 * 3600, 60, 400 * 24 * 3600)
+  const memoryStoreMax = numberSetting(options.memoryStoreMax, 'OIDC_MEMORY_STORE_MAX', 10000, 1, 10_000_000)
+
+  const idTokenSigningAlgs = pick(options.idTokenSigningAlgs, 'OIDC_ID_TOKEN_ALGS', asList, 'a comma-separated list of JWS algorithms')
+  for (const alg of idTokenSigningAlgs ?? []) {
+    if (!ASYMMETRIC_ALGS.has(alg) && !HMAC_ALGS.has(alg)) problems.push(`OIDC_ID_TOKEN_ALGS: unsupported algorithm ${JSON.stringify(alg)} (none is never accepted)`)
+    else if (HMAC_ALGS.has(alg) && clientSecret === undefined) problems.push(`OIDC_ID_TOKEN_ALGS: ${alg} needs OIDC_CLIENT_SECRET`)
+  }
+
+  const scope = pick(options.scope, 'OIDC_SCOPE', asString, 'a string') ?? 'openid profile email'
+  if (!scope.split(/\s+/).includes('openid')) problems.push(`OIDC_SCOPE: must include openid, got ${JSON.stringify(scope.slice(0, 60))}`)
+
+  const rolesClaim = pick(options.rolesClaim, 'OIDC_ROLES_CLAIM', asString, 'a claim path') ?? 'roles'
+  const revokeOnLogout = pick(options.revokeOnLogout, 'OIDC_REVOKE_ON_LOGOUT', asBool, 'true or false') ?? true
+  const cookieName = options.cookieName ?? 'oidc.sid'
+  if (!/^[\w.-]+$/.test(cookieName)) problems.push('cookieName: expected letters, digits, dot, dash or underscore')
+  if (options.onAudit !== undefined && typeof options.onAudit !== 'function') problems.push('onAudit: expected a function')
+
+  for (const name of ['OIDC_PRESET', 'OIDC_PROVIDERS']) {
+    if (read(name) !== undefined) problems.push(`${name}: not supported in this version (one provider, configured with OIDC_ISSUER and friends)`)
+  }
+
+  if (problems.length > 0) throw new OidcConfigError(problems.map((p) => `  - ${p}`).join('\n'))
+
+  return Object.freeze({
+    providerName: 'default',
+    issuer: issuer!,
+    clientId: clientId!,
+    clientSecret,
+    baseUrl: baseUrl!,
+    redirectUri: `${baseUrl}${prefix}/callback`,
+    sessionSecrets,
+    scope,
+    endpoints: Object.freeze(endpoints),
+    discoveryUrl: discoveryUrl!,
+    postLogoutRedirectUri: postLogout ?? `${baseUrl}/`,
+    downstreams,
+    sessionStore,
+    allowHttp,
+    prefix,
+    refreshLeeway,
+    clockTolerance,
+    httpTimeout,
+    rolesClaim,
+    idTokenSigningAlgs,
+    sessionMaxAge,
+    revokeOnLogout,
+    memoryStoreMax,
+    cookieName,
+    secureCookies: baseUrl!.startsWith('https:'),
+    onAudit: options.onAudit
+  })
+}

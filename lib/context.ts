@@ -1,0 +1,136 @@
+import type { FastifyRequest } from 'fastify'
+import { rolesFrom } from './claims.js'
+import { OidcUnauthenticatedError } from './errors.js'
+import { reasonOf } from './idp-errors.js'
+import type { Runtime } from './runtime.js'
+import { identityOf, keepExpiry, type SessionPayload } from './session/token-vault.js'
+import type { OidcClaims, OidcRequestContext } from './types.js'
+
+/**
+ * `request.oidc`: who the caller is and their tokens, loaded from the sealed
+ * session once per request, refreshed (single-flight) when the access token is
+ * within the leeway of expiry.
+ */
+export class RequestContext implements OidcRequestContext {
+  readonly #request: FastifyRequest
+  readonly #runtime: Runtime
+  #payload: SessionPayload | null = null
+  #via: 'session' | null = null
+  #ended = false
+
+  constructor (request: FastifyRequest, runtime: Runtime) {
+    this.#request = request
+    this.#runtime = runtime
+  }
+
+  get user (): OidcClaims | null {
+    return this.#payload?.claims ?? null
+  }
+
+  get via (): 'session' | null {
+    return this.#via
+  }
+
+  get roles (): string[] {
+    return rolesFrom(this.user, this.#runtime.config.rolesClaim)
+  }
+
+  /** The access token's expiry (Unix seconds), when known. */
+  get expiresAt (): number | null {
+    return this.#payload?.tokens.expiresAt ?? null
+  }
+
+  /** The granted scopes of the access token. */
+  get scopes (): string[] {
+    return this.#payload?.tokens.scope?.split(' ').filter(Boolean) ?? []
+  }
+
+  isAuthenticated (): boolean {
+    return this.#payload !== null
+  }
+
+  /** Loads the session's sealed payload (idempotent). A session that no longer opens is dropped. */
+  async load (): Promise<boolean> {
+    if (this.#payload === null && !this.#ended && this.#request.session?.oidc !== undefined) {
+      this.#payload = await this.#runtime.vault.read(this.#request)
+      if (this.#payload !== null) this.#via = 'session'
+      else await this.logout()
+    }
+    return this.#payload !== null
+  }
+
+  /** The session's token set (after `load`), or null. */
+  get payload (): SessionPayload | null {
+    return this.#payload
+  }
+
+  /** True when the access token expires within the refresh leeway. */
+  needsRefresh (): boolean {
+    const expiresAt = this.#payload?.tokens.expiresAt
+    return expiresAt !== undefined && expiresAt - this.#runtime.config.refreshLeeway <= Date.now() / 1000
+  }
+
+  /** True when the session holds a refresh token. */
+  canRefresh (): boolean {
+    return this.#payload?.tokens.refreshToken !== undefined
+  }
+
+  async accessToken (): Promise<string> {
+    if (!await this.load()) throw new OidcUnauthenticatedError()
+    if (this.needsRefresh()) await this.refresh()
+    return this.#payload!.tokens.accessToken
+  }
+
+  /**
+   * Runs the refresh-token grant for this session — once per session even when
+   * concurrent requests ask, with one audit event — and saves the new sealed
+   * token set. When the IdP refuses the grant (`invalid_grant`) or its new ID
+   * token is not acceptable, the session is destroyed; other failures (IdP
+   * down, no refresh token) leave it as it was. Without a session: 401.
+   */
+  async refresh (): Promise<SessionPayload> {
+    const { client, vault, flights, audit } = this.#runtime
+    if (!await this.load()) throw new OidcUnauthenticatedError()
+    const current = this.#payload!
+    const request = this.#request
+    try {
+      const { payload, stored } = await flights.run(request.session.sessionId, current.tokens.accessToken, async () => {
+        try {
+          const refreshed = await client.refresh(current.tokens, current.claims)
+          const payload: SessionPayload = { ...current, tokens: refreshed.tokens, claims: refreshed.claims ?? current.claims }
+          const stored = await vault.write(request, payload)
+          await request.session.save()
+          audit(request, 'refresh', identityOf(payload))
+          return { payload, stored }
+        } catch (err) {
+          audit(request, 'refresh_failure', { ...identityOf(current), reason: reasonOf(err, 'refresh_error') })
+          throw err
+        }
+      })
+      // A request that joined another's refresh takes its result, so it never writes back the old tokens.
+      if (request.session.oidc !== stored) {
+        keepExpiry(request)
+        request.session.set('oidc', stored)
+      }
+      this.#payload = payload
+      return payload
+    } catch (err) {
+      const reason = reasonOf(err, 'refresh_error')
+      if (reason === 'invalid_grant' || reason.startsWith('id_token_')) await this.logout()
+      throw err
+    }
+  }
+
+  /** Forgets the user: destroys the server-side session. */
+  async logout (): Promise<void> {
+    this.#payload = null
+    this.#via = null
+    this.#ended = true
+    if (this.#request.session?.oidc !== undefined) await this.#request.session.destroy()
+  }
+
+  /** True once `logout` ended the session in this request: its cookie is then cleared. */
+  get ended (): boolean {
+    return this.#ended
+  }
+}

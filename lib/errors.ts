@@ -1,0 +1,54 @@
+import createError from '@fastify/error'
+
+/**
+ * Every error the plugin raises, created once at module scope with a stable
+ * `code` callers can switch on and the HTTP status it answers with.
+ * Messages never carry a token, a secret or an authorization code.
+ */
+
+// Configuration and start-up
+export const OidcConfigError = createError('FST_OIDC_CONFIG_INVALID', 'fastify-oidc configuration is invalid:\n%s', 500)
+export const OidcDiscoveryError = createError('FST_OIDC_DISCOVERY_FAILED', 'OpenID Provider discovery failed: %s', 502)
+
+// Login transaction (callback) — 400: what the browser brought back is unusable
+export const OidcStateMissingError = createError('FST_OIDC_STATE_MISSING', 'The callback carries no state parameter', 400)
+export const OidcStateMismatchError = createError('FST_OIDC_STATE_MISMATCH', 'The callback state does not match a login started in this browser', 400)
+export const OidcStateReplayedError = createError('FST_OIDC_STATE_REPLAYED', 'This login response was already used', 400)
+export const OidcCallbackMalformedError = createError('FST_OIDC_CALLBACK_MALFORMED', 'The callback is malformed: %s', 400)
+export const OidcIssuerMismatchError = createError('FST_OIDC_ISS_MISMATCH', 'The callback iss parameter does not identify the expected OpenID Provider: %s', 400)
+export const OidcUnknownProviderError = createError('FST_OIDC_UNKNOWN_PROVIDER', 'Unknown provider: %s', 400)
+export const OidcInsecureTransportError = createError('FST_OIDC_INSECURE_TRANSPORT', 'The login must complete over https (behind a TLS-terminating proxy, set Fastify\'s trustProxy)', 400)
+
+// The IdP said no, or its tokens are not acceptable — 401
+export const OidcIdpError = createError('FST_OIDC_IDP_ERROR', 'The identity provider refused the request: %s', 401)
+export const OidcIdTokenInvalidError = createError('FST_OIDC_ID_TOKEN_INVALID', 'The ID token was rejected: %s', 401)
+export const OidcInvalidGrantError = createError('FST_OIDC_INVALID_GRANT', 'The identity provider rejected the grant (invalid_grant)', 401)
+
+// The IdP is unusable — 502 / 504
+export const OidcIdpResponseError = createError('FST_OIDC_IDP_BAD_RESPONSE', 'The identity provider gave an unusable answer: %s', 502)
+export const OidcIdpUnreachableError = createError('FST_OIDC_IDP_UNREACHABLE', 'The identity provider could not be reached', 502)
+export const OidcIdpTimeoutError = createError('FST_OIDC_IDP_TIMEOUT', 'The identity provider did not answer in time', 504)
+
+// The session store failed — 503
+export const OidcSessionStoreError = createError('FST_OIDC_SESSION_STORE_UNAVAILABLE', 'The session store is unavailable', 503)
+
+// Guards and session routes
+export const OidcUnauthenticatedError = createError('FST_OIDC_UNAUTHENTICATED', 'Authentication required', 401)
+export const OidcForbiddenError = createError('FST_OIDC_FORBIDDEN', 'Access denied: %s', 403)
+export const OidcCrossOriginError = createError('FST_OIDC_CROSS_ORIGIN_REQUEST', 'Cross-origin request refused', 403)
+export const OidcNoRefreshTokenError = createError('FST_OIDC_NO_REFRESH_TOKEN', 'The session holds no refresh token', 401)
+export const OidcRefreshFailedError = createError('FST_OIDC_REFRESH_FAILED', 'The session could not be refreshed: %s', 401)
+
+/** A plugin error: has a stable `code` and an HTTP `statusCode`. */
+export interface OidcError extends Error {
+  code: string
+  statusCode: number
+}
+
+/** True for any error created in this file. */
+export function isOidcError (err: unknown): err is OidcError {
+  return err instanceof Error &&
+    typeof (err as Partial<OidcError>).code === 'string' &&
+    (err as OidcError).code.startsWith('FST_OIDC_') &&
+    typeof (err as Partial<OidcError>).statusCode === 'number'
+}

@@ -1,0 +1,96 @@
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import fastifyCookie from '@fastify/cookie'
+import fastifySession from '@fastify/session'
+import { createAudit } from './audit.js'
+import { resolveConfig } from './config.js'
+import { RequestContext } from './context.js'
+import { OidcUnknownProviderError } from './errors.js'
+import { createRequireAuth } from './guards/require-auth.js'
+import { ProviderClient } from './provider/client.js'
+import { discoverProvider } from './provider/discovery.js'
+import { registerOAuth2 } from './provider/oauth2.js'
+import { registerRoutes } from './routes/index.js'
+import type { Runtime } from './runtime.js'
+import { cookieSigningSecrets } from './session/keys.js'
+import { MemoryStore } from './session/memory-store.js'
+import { TombstoneStore } from './session/tombstones.js'
+import { TokenVault } from './session/token-vault.js'
+import { TransactionCookies } from './session/transaction.js'
+import { idTokenAlgorithms, idTokenKeys } from './tokens/keys.js'
+import { SingleFlight } from './tokens/single-flight.js'
+import type { FastifyOidcOptions } from './types.js'
+
+const kContext = Symbol('fastify-oidc.context')
+const plugin: FastifyPluginAsync<FastifyOidcOptions> = async function fastifyOidc (fastify: FastifyInstance, options) {
+  const config = resolveConfig(options)
+  const info = await discoverProvider(config)
+
+  if (!fastify.hasRequestDecorator('cookies')) await fastify.register(fastifyCookie)
+  await fastify.register(fastifySession, {
+    secret: cookieSigningSecrets(config.sessionSecrets),
+    cookieName: config.cookieName,
+    // Anonymous requests write nothing; a session is written only when it changed (login, refresh):
+    // its lifetime is absolute (sessionMaxAge from login) and a request cannot resurrect it after logout.
+    saveUninitialized: false,
+    rolling: false,
+    store: new TombstoneStore(
+      config.sessionStore === 'memory' ? new MemoryStore({ max: config.memoryStoreMax, ttl: config.sessionMaxAge * 1000 }) : config.sessionStore,
+      config.sessionMaxAge * 1000
+    ),
+    cookie: { path: '/', httpOnly: true, sameSite: 'lax', secure: config.secureCookies, maxAge: config.sessionMaxAge * 1000 }
+  })
+
+  const oauth2 = await registerOAuth2(fastify, config, info)
+  const client = new ProviderClient({
+    config,
+    info,
+    oauth2,
+    transactions: new TransactionCookies(config.sessionSecrets, config.prefix, config.secureCookies),
+    keys: idTokenKeys(config, info.endpoints.jwks),
+    algorithms: idTokenAlgorithms(config, info.metadata)
+  })
+  const runtime: Runtime = {
+    config,
+    client,
+    vault: new TokenVault(config.sessionSecrets),
+    flights: new SingleFlight(),
+    audit: createAudit(config.onAudit)
+  }
+
+  fastify.decorate('oidc', {
+    client (name?: string) {
+      if (name !== undefined && name !== client.name) throw new OidcUnknownProviderError(JSON.stringify(name))
+      return client
+    }
+  })
+  fastify.decorate('requireAuth', createRequireAuth(runtime))
+  fastify.decorateRequest('oidc', {
+    getter (this: FastifyRequest & { [kContext]?: RequestContext }) {
+      this[kContext] ??= new RequestContext(this, runtime)
+      return this[kContext]
+    }
+  })
+  // Makes `request.oidc.user` available on every route and in every later hook, guarded or not
+  // (runs after @fastify/session's own onRequest hook; opened values are cached).
+  fastify.addHook('onRequest', async (request) => {
+    await (request.oidc as RequestContext).load()
+  })
+  // A session ended in this request (logout, refused refresh) also loses its cookie.
+  fastify.addHook('onSend', async (request, reply) => {
+    const context = (request as FastifyRequest & { [kContext]?: RequestContext })[kContext]
+    if (context?.ended === true && request.cookies[config.cookieName] !== undefined) {
+      reply.clearCookie(config.cookieName, { path: '/', httpOnly: true, sameSite: 'lax', secure: config.secureCookies })
+    }
+  })
+  registerRoutes(fastify, runtime)
+}
+
+/** The relying-party plugin. */
+export const fastifyOidc = fp(plugin, { fastify: '5.x', name: 'fastify-oidc' })
+export default fastifyOidc
+
+export { resolveConfig } from './config.js'
+export { MemoryStore, type MemoryStoreOptions } from './session/memory-store.js'
+export * from './errors.js'
+export type * from './types.js'

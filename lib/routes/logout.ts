@@ -1,0 +1,32 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { RequestContext } from '../context.js'
+import type { Runtime } from '../runtime.js'
+import { identityOf } from '../session/token-vault.js'
+import { assertSameOrigin } from './same-origin.js'
+
+/**
+ * `GET|POST /auth/logout`: destroys the session first, then revokes the
+ * refresh token (when the IdP can and `revokeOnLogout` is on; a failure is
+ * logged, never shown), then sends the browser to the IdP's end-session
+ * endpoint with `id_token_hint`, `post_logout_redirect_uri` and `client_id`.
+ */
+export function logoutRoute (fastify: FastifyInstance, { client, config, audit }: Runtime): void {
+  async function logout (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    if (request.method === 'POST') assertSameOrigin(request, config.baseUrl)
+    const context = request.oidc as RequestContext
+    await context.load()
+    const payload = context.payload
+    await context.logout()
+    reply.header('cache-control', 'no-store')
+    if (payload === null) return await reply.redirect(client.logoutUrl(), 302)
+    audit(request, 'logout', identityOf(payload))
+    if (config.revokeOnLogout && payload.tokens.refreshToken !== undefined) {
+      await client.revoke(payload.tokens.refreshToken, 'refresh_token').catch((err: unknown) => {
+        request.log.warn({ code: (err as { code?: string }).code }, 'oidc logout: refresh token revocation failed')
+      })
+    }
+    return await reply.redirect(client.logoutUrl(payload.tokens.idToken), 302)
+  }
+  fastify.get('/logout', logout)
+  fastify.post('/logout', logout)
+}

@@ -1,0 +1,14 @@
+import type { Audit } from './audit.js'
+import type { ResolvedConfig } from './config.js'
+import type { ProviderClient } from './provider/client.js'
+import type { SessionPayload, StoredSession, TokenVault } from './session/token-vault.js'
+import type { SingleFlight } from './tokens/single-flight.js'
+
+/** What the routes, guards and request contexts share for one plugin registration. */
+export interface Runtime {
+  config: ResolvedConfig
+  client: ProviderClient
+  vault: TokenVault
+  flights: SingleFlight<{ payload: SessionPayload, stored: StoredSession }>
+  audit: Audit
+}

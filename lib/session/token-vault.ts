@@ -1,0 +1,94 @@
+import type { FastifyRequest } from 'fastify'
+import { LRUCache } from 'lru-cache'
+import type { OidcClaims, OidcTokenSet } from '../types.js'
+import { deriveKeys } from './keys.js'
+import { Sealer } from './seal.js'
+
+/** The sealed content of a logged-in session. */
+export interface SessionPayload {
+  tokens: OidcTokenSet
+  claims: OidcClaims
+  provider: string
+}
+
+/** What `request.session.oidc` holds: no token and no claim is readable. */
+export interface StoredSession {
+  v: 1
+  sealed: string
+  provider: string
+}
+
+declare module 'fastify' {
+  interface Session {
+    oidc?: StoredSession
+  }
+}
+
+/** Who a session belongs to, as audit events name them: provider, `sub`, and the IdP's `sid` when it sent one. */
+export function identityOf ({ provider, claims }: Pick<SessionPayload, 'provider' | 'claims'>): { provider: string, sub: string, sid?: string } {
+  const sid = claims['sid']
+  return { provider, sub: claims.sub, ...(typeof sid === 'string' ? { sid } : {}) }
+}
+
+/**
+ * A session's lifetime is absolute (`sessionMaxAge` from login). @fastify/session
+ * gives a session it saves again a new expiry counted from now; a session
+ * rewritten later (refresh, re-seal) keeps the expiry it was stored with.
+ */
+export function keepExpiry (request: FastifyRequest): void {
+  // (A session object built by hand, as in unit tests, may have no cookie.)
+  const cookie = request.session.cookie as { originalExpires?: unknown, expires?: Date | null } | undefined
+  const stored = cookie?.originalExpires
+  if (cookie !== undefined && stored instanceof Date) cookie.expires = stored
+}
+
+interface CacheEntry {
+  sessionId: string
+  payload: SessionPayload
+}
+
+/**
+ * Keeps the token set and claims in the server-side session, sealed with JWE
+ * under a key derived for this purpose and bound to the session id (a sealed
+ * value copied under another session id does not open). Opened values are kept
+ * in a bounded in-process cache keyed by the sealed string, so a request does
+ * not pay a decryption when its session has not changed.
+ */
+export class TokenVault {
+  readonly #sealer: Sealer<SessionPayload>
+  readonly #opened: LRUCache<string, CacheEntry>
+
+  constructor (secrets: readonly string[], cacheSize = 10_000) {
+    this.#sealer = new Sealer(deriveKeys(secrets, 'token-set'))
+    this.#opened = new LRUCache({ max: cacheSize })
+  }
+
+  /** The session's payload, or `null` when anonymous or unreadable. Re-seals values sealed with an old key. */
+  async read (request: FastifyRequest): Promise<SessionPayload | null> {
+    const session = request.session
+    const stored = session?.oidc
+    if (stored === undefined || typeof stored.sealed !== 'string') return null
+    const hit = this.#opened.get(stored.sealed)
+    if (hit !== undefined && hit.sessionId === session.sessionId) return hit.payload
+    const opened = await this.#sealer.open(stored.sealed, { binding: session.sessionId })
+    if (opened === null) return null
+    if (opened.stale) {
+      await this.write(request, opened.payload)
+    } else {
+      this.#opened.set(stored.sealed, { sessionId: session.sessionId, payload: opened.payload })
+    }
+    return opened.payload
+  }
+
+  /** Seals `payload` into the request's session (saved by `@fastify/session` when the reply is sent). */
+  async write (request: FastifyRequest, payload: SessionPayload): Promise<StoredSession> {
+    const sessionId = request.session.sessionId
+    const sealed = await this.#sealer.seal(payload, { binding: sessionId })
+    const stored: StoredSession = { v: 1, sealed, provider: payload.provider }
+    // Rewriting a logged-in session (not a login, whose regenerated session holds nothing yet).
+    if (request.session.oidc !== undefined) keepExpiry(request)
+    request.session.set('oidc', stored)
+    this.#opened.set(sealed, { sessionId, payload })
+    return stored
+  }
+}

@@ -1,0 +1,73 @@
+import { randomBytes } from 'node:crypto'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { LRUCache } from 'lru-cache'
+import { deriveKeys } from './keys.js'
+import { Sealer } from './seal.js'
+
+/** What a login must remember between `/auth/login` and the callback. */
+export interface LoginTransaction {
+  state: string
+  nonce: string
+  codeVerifier: string
+  returnTo: string
+  provider: string
+  /** `max_age` sent with the authorization request, seconds. */
+  maxAge?: number
+  /** The scope requested when `extra` replaced the configured one (RFC 6749 5.1: the granted scope when the answer names none). */
+  scope?: string
+}
+
+/** Lifetime of a login transaction (and of its cookie), seconds. */
+export const TRANSACTION_TTL = 600
+const COOKIE_PREFIX = 'oidc.tx.'
+/** Logins a browser may have under way at once; starting another drops the oldest (cookies must not pile up). */
+const MAX_PENDING = 4
+const STATE_FORMAT = /^[\w-]{22,128}$/
+
+/** 32 random bytes, base64url (state, nonce, PKCE verifier). */
+export function randomToken (): string {
+  return randomBytes(32).toString('base64url')
+}
+
+export type TransactionResult =
+  | { ok: true, transaction: LoginTransaction }
+  | { ok: false, reason: 'state_mismatch' | 'state_replayed' }
+
+/**
+ * The login transaction lives in a sealed (JWE), HttpOnly, SameSite=Lax cookie
+ * named after its state and scoped to the plugin's routes, so several logins
+ * may run at once in one browser (at most four: starting a fifth drops the
+ * oldest) and nothing is written to the session store before login succeeds. A transaction opens once: its state is remembered until it
+ * would have expired anyway, and a second use is a replay.
+ */
+export class TransactionCookies {
+  readonly #sealer: Sealer<LoginTransaction>
+  readonly #cookieOptions: { path: string, httpOnly: true, sameSite: 'lax', secure: boolean }
+  readonly #used = new LRUCache<string, true>({ max: 100_000, ttl: TRANSACTION_TTL * 1000 })
+
+  constructor (secrets: readonly string[], routesPath: string, secure: boolean) {
+    this.#sealer = new Sealer(deriveKeys(secrets, 'transaction'))
+    this.#cookieOptions = { path: routesPath, httpOnly: true, sameSite: 'lax', secure }
+  }
+
+  async write (request: FastifyRequest, reply: FastifyReply, transaction: LoginTransaction): Promise<void> {
+    // Browsers send older cookies first (RFC 6265 5.4): the first ones are the oldest logins.
+    const pending = Object.keys(request.cookies).filter((name) => name.startsWith(COOKIE_PREFIX))
+    for (const name of pending.slice(0, Math.max(0, pending.length - MAX_PENDING + 1))) reply.clearCookie(name, this.#cookieOptions)
+    const sealed = await this.#sealer.seal(transaction, { ttl: TRANSACTION_TTL, binding: transaction.state })
+    reply.setCookie(COOKIE_PREFIX + transaction.state, sealed, { ...this.#cookieOptions, maxAge: TRANSACTION_TTL })
+  }
+
+  /** Opens and consumes the transaction for `state`, and clears its cookie whatever the outcome. */
+  async take (request: FastifyRequest, reply: FastifyReply, state: string): Promise<TransactionResult> {
+    if (!STATE_FORMAT.test(state)) return { ok: false, reason: 'state_mismatch' }
+    const name = COOKIE_PREFIX + state
+    const raw = request.cookies[name]
+    if (raw !== undefined) reply.clearCookie(name, this.#cookieOptions)
+    if (this.#used.has(state)) return { ok: false, reason: 'state_replayed' }
+    const opened = await this.#sealer.open(raw, { binding: state })
+    if (opened === null) return { ok: false, reason: 'state_mismatch' }
+    this.#used.set(state, true)
+    return { ok: true, transaction: opened.payload }
+  }
+}

@@ -1,0 +1,177 @@
+import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
+import type { SessionStore } from '@fastify/session'
+
+/** Claims about the user: the validated ID token's claims (and userinfo, when fetched). */
+export interface OidcClaims {
+  sub: string
+  [claim: string]: unknown
+}
+
+/** The endpoints of an OpenID Provider, discovered or configured. */
+export interface OidcEndpoints {
+  authorization?: string
+  token?: string
+  jwks?: string
+  userinfo?: string
+  endSession?: string
+  revocation?: string
+  introspection?: string
+}
+
+/** The token set the IdP issued; kept sealed in the server-side session. */
+export interface OidcTokenSet {
+  accessToken: string
+  tokenType: string
+  refreshToken?: string
+  idToken?: string
+  /** Access-token expiry, Unix seconds. */
+  expiresAt?: number
+  scope?: string
+}
+
+/** What `authorizeAccessToken` returns: the validated tokens and the ID token's claims. */
+export interface OidcLoginResult {
+  tokens: OidcTokenSet
+  claims: OidcClaims
+  /** The same-origin path the login was started for. */
+  returnTo: string
+  provider: string
+}
+
+export type OidcAuditEventType =
+  | 'login' | 'login_failure' | 'logout' | 'refresh' | 'refresh_failure'
+  | 'backchannel_logout' | 'basic_auth' | 'basic_auth_failure'
+
+/** One audit-trail entry. Never holds a token, secret, password or authorization code. */
+export interface OidcAuditEvent {
+  type: OidcAuditEventType
+  /** ISO 8601 UTC time. */
+  at: string
+  provider?: string
+  sub?: string
+  sid?: string
+  reason?: string
+  ip: string
+  requestId: string
+}
+
+export interface RequireAuthOptions {
+  /** Scopes the access token must have been granted (all of them). */
+  scopes?: string[]
+  /** Roles the user must have (all of them). */
+  roles?: string[]
+  /** A predicate on the user's claims. */
+  claims?: (claims: OidcClaims) => boolean
+  /** How the caller may authenticate. Default `['session']`. */
+  accept?: Array<'session' | 'bearer' | 'basic'>
+}
+
+/** Options of the relying-party plugin. Every option also has an `OIDC_*` env var; options win. */
+export interface FastifyOidcOptions {
+  /** `OIDC_ISSUER`: the OpenID Provider's issuer URL. */
+  issuer?: string
+  /** `OIDC_CLIENT_ID`. */
+  clientId?: string
+  /** `OIDC_CLIENT_SECRET`; none makes a public client (PKCE only). */
+  clientSecret?: string
+  /** `OIDC_BASE_URL`: the app's public origin; the redirect URI is base + prefix + `/callback`. */
+  baseUrl?: string
+  /** `OIDC_SESSION_SECRET`: at least 32 characters; a list rotates (the first seals, all open). */
+  sessionSecret?: string | string[]
+  /** `OIDC_SCOPE`: default `openid profile email`. */
+  scope?: string
+  /** `OIDC_*_ENDPOINT` / `OIDC_JWKS_URI`: override discovered endpoints. */
+  endpoints?: OidcEndpoints
+  /** `OIDC_DISCOVERY_URL`: where metadata and JWKS are fetched when it differs from the issuer. */
+  discoveryUrl?: string
+  /** `OIDC_POST_LOGOUT_REDIRECT_URI`: default base + `/`. */
+  postLogoutRedirectUri?: string
+  /** `OIDC_DOWNSTREAMS`: origins allowed to receive the user's access token. */
+  downstreams?: string[]
+  /** `OIDC_SESSION_STORE`: `memory` (default) or a store object compatible with `@fastify/session`. */
+  sessionStore?: 'memory' | SessionStore
+  /** `OIDC_ALLOW_HTTP`: allow `http:` IdP URLs on non-loopback hosts. */
+  allowHttp?: boolean
+  /** Route prefix, default `/auth`. */
+  prefix?: string
+  /** `OIDC_REFRESH_LEEWAY`: seconds before expiry when the access token is refreshed. Default 30. */
+  refreshLeeway?: number
+  /** `OIDC_CLOCK_TOLERANCE`: seconds of clock skew accepted on `iat`/`exp`. Default 60. */
+  clockTolerance?: number
+  /** `OIDC_HTTP_TIMEOUT`: milliseconds for each call to the IdP. Default 5000. */
+  httpTimeout?: number
+  /** `OIDC_ROLES_CLAIM`: dotted path of the roles claim. Default `roles`. */
+  rolesClaim?: string
+  /** `OIDC_ID_TOKEN_ALGS`: accepted ID-token algorithms. Default: the IdP's asymmetric ones. */
+  idTokenSigningAlgs?: string[]
+  /** `OIDC_SESSION_MAX_AGE`: session lifetime in seconds. Default 28800 (8 h). */
+  sessionMaxAge?: number
+  /** `OIDC_REVOKE_ON_LOGOUT`: revoke the refresh token at logout when the IdP can. Default true. */
+  revokeOnLogout?: boolean
+  /** `OIDC_MEMORY_STORE_MAX`: most sessions the memory store holds. Default 10000. */
+  memoryStoreMax?: number
+  /** Name of the session cookie. Default `oidc.sid`. */
+  cookieName?: string
+  /** Receives every audit event (it is also logged). */
+  onAudit?: (event: OidcAuditEvent) => void
+  /** Where env vars are read from. Default `process.env`. */
+  env?: Record<string, string | undefined>
+}
+
+/** The Authlib-style low-level client for one provider. */
+export interface OidcClient {
+  readonly name: string
+  /** Starts a login: sets the sealed transaction cookie and redirects to the authorization endpoint. */
+  authorizeRedirect (request: FastifyRequest, reply: FastifyReply, params?: AuthorizeParams): Promise<FastifyReply>
+  /** Completes a login on the callback: checks state and `iss`, exchanges the code, validates the ID token. */
+  authorizeAccessToken (request: FastifyRequest, reply: FastifyReply): Promise<OidcLoginResult>
+  /** Fetches the userinfo endpoint with the access token. */
+  userinfo (tokens: OidcTokenSet | string): Promise<Record<string, unknown>>
+  /** Runs the refresh-token grant; validates a new ID token against the old claims. */
+  refresh (tokens: OidcTokenSet, previousClaims?: OidcClaims): Promise<{ tokens: OidcTokenSet, claims?: OidcClaims }>
+  /** Revokes a token at the revocation endpoint (no-op when the IdP has none). Resolves to whether a call was made. */
+  revoke (token: string, hint?: 'refresh_token' | 'access_token'): Promise<boolean>
+  /** The URL the browser is sent to at logout (end-session endpoint, or the post-logout URI). */
+  logoutUrl (idToken?: string): string
+}
+
+export interface AuthorizeParams {
+  /** Same-origin path to return to after login. */
+  returnTo?: string
+  /**
+   * Extra authorization request parameters (`prompt`, `login_hint`, `acr_values`, `max_age`…).
+   * The protocol's own (`response_type`, `client_id`, `redirect_uri`, `state`, `nonce`,
+   * `code_challenge`, `code_challenge_method`) cannot be overridden. With `max_age`,
+   * the ID token's `auth_time` is checked.
+   */
+  extra?: Record<string, string>
+}
+
+/** `request.oidc`. */
+export interface OidcRequestContext {
+  /** The user's claims, or `null` when anonymous. */
+  readonly user: OidcClaims | null
+  readonly via: 'session' | 'bearer' | 'basic' | null
+  readonly roles: string[]
+  /** The granted scopes of the access token. */
+  readonly scopes: string[]
+  /** The access token's expiry, Unix seconds, or `null` when unknown or anonymous. */
+  readonly expiresAt: number | null
+  isAuthenticated (): boolean
+  /** A fresh access token, refreshing first when it is about to expire. */
+  accessToken (): Promise<string>
+}
+
+export interface OidcDecorator {
+  client (name?: string): OidcClient
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    oidc: OidcDecorator
+    requireAuth (options?: RequireAuthOptions): preHandlerAsyncHookHandler
+  }
+  interface FastifyRequest {
+    oidc: OidcRequestContext
+  }
+}
