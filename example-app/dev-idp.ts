@@ -83,6 +83,8 @@ export interface DevIdpOptions {
     audience: string
     /** Scopes this resource server knows. Default 'api:read api:write'. */
     scope?: string
+    /** 'opaque' issues opaque tokens for this resource instead (checked by RFC 7662 introspection). Default 'jwt'. */
+    format?: 'jwt' | 'opaque'
   }
   /** Filter oidc-provider's start-up warnings. Default true. */
   quiet?: boolean
@@ -209,7 +211,7 @@ export async function startDevIdp (options: DevIdpOptions): Promise<DevIdp> {
   const resourceServer = (indicator: string): ResourceServer => ({
     audience: indicator,
     scope: jwtAt?.scope ?? 'api:read api:write',
-    accessTokenFormat: 'jwt',
+    accessTokenFormat: jwtAt?.format ?? 'jwt',
     accessTokenTTL: accessTokenTtl,
     jwt: { sign: { alg: 'RS256' } }
   })

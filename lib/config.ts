@@ -56,15 +56,41 @@ export function isLoopbackHost (hostname: string): boolean {
   return host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host)
 }
 
-/**
- * Reads env vars under explicit options, validates everything and throws one
- * `FST_OIDC_CONFIG_INVALID` naming every bad setting.
- *
- * @example
- * const config = resolveConfig({ clientId: 'app' }) // the rest from OIDC_* env vars
- */
-export function resolveConfig (options: FastifyOidcOptions = {}): Readonly<ResolvedConfig> {
-  const env = options.env ?? process.env
+/** Why an `OIDC_DOWNSTREAMS` entry is not an acceptable origin, or undefined when it is one. */
+function downstreamProblem (entry: unknown, allowHttp: boolean): string | undefined {
+  if (typeof entry !== 'string' || !URL.canParse(entry)) return 'not an absolute URL'
+  const url = new URL(entry)
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return `the scheme ${url.protocol} is not http(s)`
+  if (url.username !== '' || url.password !== '') return 'no credentials'
+  if (url.pathname !== '/' || url.search !== '' || url.hash !== '') return 'no path, query or fragment'
+  if (url.protocol === 'http:' && !allowHttp && !isLoopbackHost(url.hostname)) return 'http only for loopback hosts unless OIDC_ALLOW_HTTP=true'
+  return undefined
+}
+
+/** Raw env value parsers: `undefined` means the value is not acceptable. */
+export const asString = (raw: string): string => raw
+export const asList = (raw: string): string[] => raw.split(',').map((s) => s.trim()).filter(Boolean)
+export const asBool = (raw: string): boolean | undefined => /^(true|1|yes)$/i.test(raw) ? true : /^(false|0|no)$/i.test(raw) ? false : undefined
+export const asInt = (raw: string): number | undefined => /^\d+$/.test(raw) ? Number(raw) : undefined
+
+/** Reads settings (explicit options over env vars) and collects every problem instead of throwing at the first. */
+export interface SettingsReader {
+  /** Every problem found so far, one line each. */
+  problems: string[]
+  /** `OIDC_ALLOW_HTTP` (or the option): http URLs accepted on non-loopback hosts. */
+  allowHttp: boolean
+  /** The trimmed env value, `undefined` when unset or empty. */
+  read (name: string): string | undefined
+  /** The option when given, else the parsed env var (a parse failure is a problem). */
+  pick<T> (option: T | undefined, envName: string, parse: (raw: string) => T | undefined, expects: string): T | undefined
+  /** An absolute http(s) URL without credentials or fragment; `idp` URLs need https unless loopback or allowHttp. */
+  checkUrl (value: string | undefined, envName: string, opts?: { required?: boolean, idp?: boolean }): string | undefined
+  /** A whole number within bounds, from the option, the env var or the fallback. */
+  numberSetting (option: number | undefined, envName: string, fallback: number, min: number, max: number): number
+}
+
+/** The shared reader of `OIDC_*` settings used by every plugin's config. */
+export function settingsReader (env: Record<string, string | undefined>, allowHttpOption: boolean | undefined): SettingsReader {
   const problems: string[] = []
   const read = (name: string): string | undefined => {
     const value = env[name]?.trim()
@@ -78,12 +104,7 @@ export function resolveConfig (options: FastifyOidcOptions = {}): Readonly<Resol
     if (parsed === undefined) problems.push(`${envName}: expected ${expects}, got ${JSON.stringify(raw.slice(0, 40))}`)
     return parsed
   }
-  const asString = (raw: string): string => raw
-  const asList = (raw: string): string[] => raw.split(',').map((s) => s.trim()).filter(Boolean)
-  const asBool = (raw: string): boolean | undefined => /^(true|1|yes)$/i.test(raw) ? true : /^(false|0|no)$/i.test(raw) ? false : undefined
-  const asInt = (raw: string): number | undefined => /^\d+$/.test(raw) ? Number(raw) : undefined
-
-  const allowHttp = pick(options.allowHttp, 'OIDC_ALLOW_HTTP', asBool, 'true or false') ?? false
+  const allowHttp = pick(allowHttpOption, 'OIDC_ALLOW_HTTP', asBool, 'true or false') ?? false
   const checkUrl = (value: string | undefined, envName: string, { required = false, idp = true } = {}): string | undefined => {
     if (value === undefined) {
       if (required) problems.push(`${envName}: required, expected an absolute https URL`)
@@ -105,6 +126,25 @@ export function resolveConfig (options: FastifyOidcOptions = {}): Readonly<Resol
     }
     return value
   }
+  const numberSetting = (option: number | undefined, envName: string, fallback: number, min: number, max: number): number => {
+    const value = pick(option, envName, asInt, 'a whole number') ?? fallback
+    if (!Number.isInteger(value) || value < min || value > max) {
+      problems.push(`${envName}: expected a whole number between ${min} and ${max}, got ${value}`)
+    }
+    return value
+  }
+  return { problems, allowHttp, read, pick, checkUrl, numberSetting }
+}
+
+/**
+ * Reads env vars under explicit options, validates everything and throws one
+ * `FST_OIDC_CONFIG_INVALID` naming every bad setting.
+ *
+ * @example
+ * const config = resolveConfig({ clientId: 'app' }) // the rest from OIDC_* env vars
+ */
+export function resolveConfig (options: FastifyOidcOptions = {}): Readonly<ResolvedConfig> {
+  const { problems, allowHttp, read, pick, checkUrl, numberSetting } = settingsReader(options.env ?? process.env, options.allowHttp)
 
   const issuer = checkUrl(pick(options.issuer, 'OIDC_ISSUER', asString, 'a URL'), 'OIDC_ISSUER', { required: true })
   const clientId = pick(options.clientId, 'OIDC_CLIENT_ID', asString, 'a string')
@@ -136,12 +176,18 @@ export function resolveConfig (options: FastifyOidcOptions = {}): Readonly<Resol
 
   const postLogout = checkUrl(pick(options.postLogoutRedirectUri, 'OIDC_POST_LOGOUT_REDIRECT_URI', asString, 'a URL'), 'OIDC_POST_LOGOUT_REDIRECT_URI', { idp: false })
 
-  const downstreams = (pick(options.downstreams, 'OIDC_DOWNSTREAMS', asList, 'a comma-separated list of origins') ?? []).map((entry) => {
-    if (!URL.canParse(entry) || new URL(entry).origin !== entry.replace(/\/$/, '')) {
-      problems.push(`OIDC_DOWNSTREAMS: expected origins such as https://api.example.com, got ${JSON.stringify(entry.slice(0, 60))}`)
+  // Kept as URL origins (lowercase host, default port dropped): request.oidc.fetch compares `new URL(target).origin` with them.
+  const rawDownstreams: unknown = pick(options.downstreams, 'OIDC_DOWNSTREAMS', asList, 'a comma-separated list of origins') ?? []
+  const downstreams: string[] = []
+  if (!Array.isArray(rawDownstreams)) {
+    problems.push('downstreams: expected an array of origins such as https://api.example.com')
+  } else {
+    for (const entry of rawDownstreams as unknown[]) {
+      const why = downstreamProblem(entry, allowHttp)
+      if (why === undefined) downstreams.push(new URL(entry as string).origin)
+      else problems.push(`OIDC_DOWNSTREAMS: expected origins such as https://api.example.com (${why}), got ${JSON.stringify(String(entry).replace(/\/\/[^@/]*@/, '//***@').slice(0, 60))}`)
     }
-    return entry.replace(/\/$/, '')
-  })
+  }
 
   let sessionStore: 'memory' | SessionStore = 'memory'
   const storeOption = options.sessionStore ?? read('OIDC_SESSION_STORE')
@@ -151,13 +197,6 @@ export function resolveConfig (options: FastifyOidcOptions = {}): Readonly<Resol
     problems.push(`OIDC_SESSION_STORE: expected memory or a @fastify/session store object, got ${JSON.stringify(String(storeOption).replace(/\/\/[^@/]*@/, '//***@').slice(0, 60))} (Redis URLs are not supported yet)`)
   }
 
-  const numberSetting = (option: number | undefined, envName: string, fallback: number, min: number, max: number): number => {
-    const value = pick(option, envName, asInt, 'a whole number') ?? fallback
-    if (!Number.isInteger(value) || value < min || value > max) {
-      problems.push(`${envName}: expected a whole number between ${min} and ${max}, got ${value}`)
-    }
-    return value
-  }
   const refreshLeeway = numberSetting(options.refreshLeeway, 'OIDC_REFRESH_LEEWAY', 30, 0, 3600)
   const clockTolerance = numberSetting(options.clockTolerance, 'OIDC_CLOCK_TOLERANCE', 60, 0, 300)
   const httpTimeout = numberSetting(options.httpTimeout, 'OIDC_HTTP_TIMEOUT', 5000, 100, 120000)

@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify'
 import { rolesFrom } from './claims.js'
+import { forwardFetch, forwardHeaders, sessionRenewal, type Forwarding } from './downstream.js'
 import { OidcUnauthenticatedError } from './errors.js'
 import { reasonOf } from './idp-errors.js'
 import type { Runtime } from './runtime.js'
@@ -118,6 +119,25 @@ export class RequestContext implements OidcRequestContext {
       const reason = reasonOf(err, 'refresh_error')
       if (reason === 'invalid_grant' || reason.startsWith('id_token_')) await this.logout()
       throw err
+    }
+  }
+
+  /** `fetch` with the user's access token, to allow-listed origins only (see lib/downstream.ts). */
+  async fetch (url: string | URL, init?: RequestInit): Promise<Response> {
+    return await forwardFetch(this.#forwarding(), url, init)
+  }
+
+  /** Tracing headers, plus the `authorization` header when `url` is allow-listed (see lib/downstream.ts). */
+  async forwardHeaders (url?: string | URL): Promise<Record<string, string>> {
+    return await forwardHeaders(this.#forwarding(), url)
+  }
+
+  #forwarding (): Forwarding {
+    return {
+      accessToken: async () => await this.accessToken(),
+      renew: sessionRenewal(this),
+      incoming: this.#request.headers,
+      downstreams: this.#runtime.config.downstreams
     }
   }
 

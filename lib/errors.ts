@@ -39,6 +39,33 @@ export const OidcCrossOriginError = createError('FST_OIDC_CROSS_ORIGIN_REQUEST',
 export const OidcNoRefreshTokenError = createError('FST_OIDC_NO_REFRESH_TOKEN', 'The session holds no refresh token', 401)
 export const OidcRefreshFailedError = createError('FST_OIDC_REFRESH_FAILED', 'The session could not be refreshed: %s', 401)
 
+// Downstream forwarding (request.oidc.fetch / forwardHeaders)
+/**
+ * The application asked to send the user's access token to a URL whose origin is
+ * not in `OIDC_DOWNSTREAMS` (or that is not an absolute http(s) URL, or carries
+ * credentials). Nothing was sent. 500: the URL is chosen by the server's own code,
+ * so this is a bug or a configuration gap — answered as a server error and logged
+ * at error level, never blamed on the user. An app that builds downstream URLs from
+ * user input must validate that input itself (and may catch this code to answer 400).
+ * The message names only the reason; the refused origin is on the error's `origin`
+ * property (logged, not sent to the client).
+ */
+export const OidcDownstreamOriginDeniedError = createError('FST_OIDC_DOWNSTREAM_ORIGIN_DENIED', 'The access token may not be sent to this URL: %s', 500)
+/**
+ * A downstream service answered 401 to the user's access token and refreshing it
+ * did not help (the retry with the new token got 401 too), or the session cannot
+ * refresh (no refresh token). The user must log in again; the session is left as it is.
+ */
+export const OidcDownstreamUnauthorizedError = createError('FST_OIDC_DOWNSTREAM_UNAUTHORIZED', 'A downstream service refused the access token: log in again', 401)
+
+// Resource server (RFC 6750) — requireBearer also sets `WWW-Authenticate` (and `Retry-After` for 503).
+// Messages name the reason only: never the token, nor a claim value taken from it.
+export const OidcBearerMissingError = createError('FST_OIDC_BEARER_MISSING', 'A bearer access token is required', 401)
+export const OidcTokenInvalidError = createError('FST_OIDC_TOKEN_INVALID', 'The access token was rejected: %s', 401)
+export const OidcInsufficientScopeError = createError('FST_OIDC_INSUFFICIENT_SCOPE', 'The access token lacks a required scope', 403)
+export const OidcBearerRequestInvalidError = createError('FST_OIDC_BEARER_REQUEST_INVALID', 'The request is malformed: %s', 400)
+export const OidcVerifierUnavailableError = createError('FST_OIDC_VERIFIER_UNAVAILABLE', 'The access token cannot be verified right now: %s', 503)
+
 /** A plugin error: has a stable `code` and an HTTP `statusCode`. */
 export interface OidcError extends Error {
   code: string

@@ -10,6 +10,7 @@ import { createRequireAuth } from './guards/require-auth.js'
 import { ProviderClient } from './provider/client.js'
 import { discoverProvider } from './provider/discovery.js'
 import { registerOAuth2 } from './provider/oauth2.js'
+import { relyingPartyBearer } from './resource-server/relying-party.js'
 import { registerRoutes } from './routes/index.js'
 import type { Runtime } from './runtime.js'
 import { cookieSigningSecrets } from './session/keys.js'
@@ -55,7 +56,8 @@ const plugin: FastifyPluginAsync<FastifyOidcOptions> = async function fastifyOid
     client,
     vault: new TokenVault(config.sessionSecrets),
     flights: new SingleFlight(),
-    audit: createAudit(config.onAudit)
+    audit: createAudit(config.onAudit),
+    bearer: await relyingPartyBearer(config, info, options)
   }
 
   fastify.decorate('oidc', {
@@ -94,3 +96,6 @@ export { resolveConfig } from './config.js'
 export { MemoryStore, type MemoryStoreOptions } from './session/memory-store.js'
 export * from './errors.js'
 export type * from './types.js'
+export { oidcResourceServer } from './resource-server/plugin.js'
+export { resolveResourceServerConfig } from './resource-server/config.js'
+export type * from './resource-server/types.js'

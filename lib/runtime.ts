@@ -1,6 +1,7 @@
 import type { Audit } from './audit.js'
 import type { ResolvedConfig } from './config.js'
 import type { ProviderClient } from './provider/client.js'
+import type { RelyingPartyBearer } from './resource-server/relying-party.js'
 import type { SessionPayload, StoredSession, TokenVault } from './session/token-vault.js'
 import type { SingleFlight } from './tokens/single-flight.js'
 
@@ -11,4 +12,6 @@ export interface Runtime {
   vault: TokenVault
   flights: SingleFlight<{ payload: SessionPayload, stored: StoredSession }>
   audit: Audit
+  /** Bearer tokens, when the `resourceServer` option or `OIDC_AUDIENCE` is given. */
+  bearer: RelyingPartyBearer | undefined
 }

@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
 import type { SessionStore } from '@fastify/session'
+import type { OidcResourceServerOptions } from './resource-server/types.js'
 
 /** Claims about the user: the validated ID token's claims (and userinfo, when fetched). */
 export interface OidcClaims {
@@ -112,6 +113,13 @@ export interface FastifyOidcOptions {
   memoryStoreMax?: number
   /** Name of the session cookie. Default `oidc.sid`. */
   cookieName?: string
+  /**
+   * Accept bearer access tokens too, with `requireAuth({ accept: ['bearer'] })`: the
+   * options of `oidcResourceServer` (`audience` required, or `OIDC_AUDIENCE`). Issuer,
+   * discovery URL, JWKS, time-out, clock tolerance and roles claim default to this
+   * plugin's. Setting `OIDC_AUDIENCE` alone also enables it.
+   */
+  resourceServer?: OidcResourceServerOptions
   /** Receives every audit event (it is also logged). */
   onAudit?: (event: OidcAuditEvent) => void
   /** Where env vars are read from. Default `process.env`. */
@@ -160,6 +168,34 @@ export interface OidcRequestContext {
   isAuthenticated (): boolean
   /** A fresh access token, refreshing first when it is about to expire. */
   accessToken (): Promise<string>
+  /**
+   * The global `fetch` with `Authorization: Bearer <access token>` (refreshed first
+   * when about to expire), only for URLs whose origin is in `OIDC_DOWNSTREAMS`:
+   * any other URL throws `FST_OIDC_DOWNSTREAM_ORIGIN_DENIED` before anything is sent.
+   * `authorization`, `proxy-authorization` and `cookie` in `init.headers` are dropped;
+   * the incoming request's tracing headers (`x-request-id`, `traceparent`,
+   * `tracestate`, B3) are added unless `init` sets them. Redirects are returned,
+   * never followed. A 401 answer refreshes the token (once per session) and sends
+   * the request once more when its body can be replayed (not a stream: then the 401
+   * is returned); a second 401, or a 401 without a refresh token, throws
+   * `FST_OIDC_DOWNSTREAM_UNAUTHORIZED` (log in again). Anonymous: `FST_OIDC_UNAUTHENTICATED`.
+   *
+   * @example
+   * const res = await request.oidc.fetch('https://details.internal/products/1')
+   * const product = await res.json()
+   */
+  fetch (url: string | URL, init?: RequestInit): Promise<Response>
+  /**
+   * Headers for your own HTTP client: the incoming request's tracing headers, and
+   * `authorization: Bearer <access token>` (refreshed first when about to expire)
+   * only when `url` is given and its origin is in `OIDC_DOWNSTREAMS` (any other URL
+   * throws `FST_OIDC_DOWNSTREAM_ORIGIN_DENIED`). Anonymous with a `url`: `FST_OIDC_UNAUTHENTICATED`.
+   *
+   * @example
+   * const headers = await request.oidc.forwardHeaders('https://reviews.internal')
+   * const { body } = await undici.request('https://reviews.internal/reviews/1', { headers })
+   */
+  forwardHeaders (url?: string | URL): Promise<Record<string, string>>
 }
 
 export interface OidcDecorator {

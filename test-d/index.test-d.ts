@@ -1,9 +1,11 @@
 import Fastify from 'fastify'
 import { expectAssignable, expectError, expectType } from 'tsd'
 import fastifyOidc, {
-  fastifyOidc as named, MemoryStore, OidcUnauthenticatedError,
+  fastifyOidc as named, MemoryStore, OidcUnauthenticatedError, OidcDownstreamOriginDeniedError, OidcDownstreamUnauthorizedError,
   type OidcAuditEvent, type OidcClaims, type OidcClient, type OidcTokenSet
 } from 'fastify-oidc'
+import { oidcResourceServer, OidcTokenInvalidError, type BearerVerifier, type OidcResourceServerOptions, type VerifiedBearer } from 'fastify-oidc'
+import type { preHandlerAsyncHookHandler } from 'fastify'
 
 const app = Fastify()
 expectType<typeof fastifyOidc>(named)
@@ -26,6 +28,11 @@ app.get('/me', { preHandler: app.requireAuth({ roles: ['admin'], scopes: ['read'
   expectType<string[]>(request.oidc.roles)
   expectType<'session' | 'bearer' | 'basic' | null>(request.oidc.via)
   expectType<Promise<string>>(request.oidc.accessToken())
+  expectType<Promise<Response>>(request.oidc.fetch('https://api.example/orders', { method: 'POST', body: '{}' }))
+  expectType<Promise<Response>>(request.oidc.fetch(new URL('https://api.example/orders')))
+  expectType<Promise<Record<string, string>>>(request.oidc.forwardHeaders())
+  expectType<Promise<Record<string, string>>>(request.oidc.forwardHeaders('https://api.example'))
+  expectError(request.oidc.fetch(42))
   return request.oidc.user?.sub
 })
 expectError(app.requireAuth({ accept: ['cookie'] }))
@@ -34,3 +41,28 @@ const client = app.oidc.client()
 expectType<OidcClient>(client)
 expectType<Promise<{ tokens: OidcTokenSet, claims?: OidcClaims }>>(client.refresh({ accessToken: 'x', tokenType: 'Bearer' }))
 expectType<'FST_OIDC_UNAUTHENTICATED'>(new OidcUnauthenticatedError().code)
+expectType<'FST_OIDC_DOWNSTREAM_ORIGIN_DENIED'>(new OidcDownstreamOriginDeniedError('reason').code)
+expectType<'FST_OIDC_DOWNSTREAM_UNAUTHORIZED'>(new OidcDownstreamUnauthorizedError().code)
+
+// Resource server
+app.register(oidcResourceServer, {
+  issuer: 'https://idp.example',
+  audience: ['https://api.example', 'reviews'],
+  accessTokenTypes: ['any'],
+  introspect: true,
+  clientId: 'reviews',
+  clientSecret: 'secret',
+  introspectionCacheTtl: 30
+})
+expectAssignable<OidcResourceServerOptions>({ audience: 'https://api.example', env: {} })
+expectError(app.register(oidcResourceServer, { audience: 42 }))
+expectType<preHandlerAsyncHookHandler>(app.requireBearer({ scopes: ['reviews:read'] }))
+expectType<preHandlerAsyncHookHandler>(app.requireBearer())
+expectError(app.requireBearer({ scopes: 'reviews:read' }))
+app.get('/reviews', { preHandler: app.requireBearer() }, async (request) => {
+  expectType<'session' | 'bearer' | 'basic' | null>(request.oidc.via)
+  expectType<string[]>(request.oidc.scopes)
+  return request.oidc.user?.sub
+})
+expectType<Promise<VerifiedBearer>>(({} as BearerVerifier).verify('token'))
+expectType<'FST_OIDC_TOKEN_INVALID'>(new OidcTokenInvalidError('reason').code)

@@ -25,7 +25,16 @@ const EXPECTED_ERRORS: Record<string, [string, number]> = {
   OidcNoRefreshTokenError: ['FST_OIDC_NO_REFRESH_TOKEN', 401],
   OidcInsecureTransportError: ['FST_OIDC_INSECURE_TRANSPORT', 400],
   OidcSessionStoreError: ['FST_OIDC_SESSION_STORE_UNAVAILABLE', 503],
-  OidcRefreshFailedError: ['FST_OIDC_REFRESH_FAILED', 401]
+  OidcRefreshFailedError: ['FST_OIDC_REFRESH_FAILED', 401],
+  // Downstream forwarding
+  OidcDownstreamOriginDeniedError: ['FST_OIDC_DOWNSTREAM_ORIGIN_DENIED', 500],
+  OidcDownstreamUnauthorizedError: ['FST_OIDC_DOWNSTREAM_UNAUTHORIZED', 401],
+  // Resource server (RFC 6750)
+  OidcBearerMissingError: ['FST_OIDC_BEARER_MISSING', 401],
+  OidcTokenInvalidError: ['FST_OIDC_TOKEN_INVALID', 401],
+  OidcInsufficientScopeError: ['FST_OIDC_INSUFFICIENT_SCOPE', 403],
+  OidcBearerRequestInvalidError: ['FST_OIDC_BEARER_REQUEST_INVALID', 400],
+  OidcVerifierUnavailableError: ['FST_OIDC_VERIFIER_UNAVAILABLE', 503]
 }
 
 t.test('default and named fastifyOidc are the same fastify-plugin wrapped function', async (t) => {

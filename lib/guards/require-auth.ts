@@ -2,57 +2,86 @@ import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'f
 import type { RequestContext } from '../context.js'
 import { OidcConfigError, OidcForbiddenError, OidcUnauthenticatedError } from '../errors.js'
 import type { Runtime } from '../runtime.js'
-import type { RequireAuthOptions } from '../types.js'
+import type { OidcRequestContext, RequireAuthOptions } from '../types.js'
+import { checkScopes } from './require-bearer.js'
 
-const SUPPORTED = new Set(['session'])
+const SUPPORTED = new Set(['session', 'bearer'])
 
 /** A browser navigation gets a redirect to the login page; an API call gets 401. */
 function isBrowserNavigation (request: FastifyRequest): boolean {
   return (request.method === 'GET' || request.method === 'HEAD') && (request.headers.accept ?? '').includes('text/html')
 }
 
+/** The `accept` list, checked at set-up: `bearer` needs the plugin's `resourceServer` options (or `OIDC_AUDIENCE`). */
+function acceptOf (options: RequireAuthOptions, runtime: Runtime): Set<string> {
+  const accept = options.accept ?? ['session']
+  const unsupported = accept.filter((a) => !SUPPORTED.has(a))
+  if (unsupported.length > 0 || accept.length === 0) {
+    throw new OidcConfigError(`  - requireAuth accept: ${JSON.stringify(accept)} — 'session' and 'bearer' are available in this version`)
+  }
+  if (accept.includes('bearer') && runtime.bearer === undefined) {
+    throw new OidcConfigError('  - requireAuth accept: \'bearer\' needs the resourceServer option (or OIDC_AUDIENCE) of fastify-oidc')
+  }
+  return new Set(accept)
+}
+
 /**
  * `fastify.requireAuth(options)`: a `preHandler` that lets the request through
  * only for an authenticated caller with every required scope and role and
- * whose claims pass the predicate. The access token is refreshed first when it
- * is about to expire.
+ * whose claims pass the predicate.
+ *
+ * With `accept: ['session']` (the default) the caller is the session's user and
+ * the access token is refreshed first when it is about to expire. With
+ * `'bearer'`, a request carrying `Authorization: Bearer` is judged by its token
+ * alone (RFC 6750 answers: 401 `invalid_token`, 403 `insufficient_scope`, 400
+ * `invalid_request`, 503 when keys or introspection are unreachable), whatever
+ * session cookie it also has.
  *
  * @example
  * fastify.get('/admin', { preHandler: fastify.requireAuth({ roles: ['admin'] }) }, handler)
+ * fastify.get('/api/orders', { preHandler: fastify.requireAuth({ accept: ['session', 'bearer'], scopes: ['orders:read'] }) }, handler)
  */
 export function createRequireAuth (runtime: Runtime) {
   return function requireAuth (options: RequireAuthOptions = {}): preHandlerAsyncHookHandler {
-    const accept = options.accept ?? ['session']
-    const unsupported = accept.filter((a) => !SUPPORTED.has(a))
-    if (unsupported.length > 0 || accept.length === 0) {
-      throw new OidcConfigError(`  - requireAuth accept: ${JSON.stringify(accept)} — only 'session' is available in this version`)
-    }
-    const { scopes = [], roles = [], claims } = options
+    const accept = acceptOf(options, runtime)
+    const scopes = checkScopes(options.scopes ?? [], 'requireAuth')
+    const { roles = [], claims } = options
     const loginPath = `${runtime.config.prefix}/login`
+    const bearer = accept.has('bearer') ? runtime.bearer : undefined
+
+    /** Roles and the claims predicate, whichever way the caller authenticated. */
+    const authorize = (caller: OidcRequestContext): void => {
+      const missingRole = roles.find((r) => !caller.roles.includes(r))
+      if (missingRole !== undefined) throw new OidcForbiddenError('missing role')
+      if (claims !== undefined && !claims(caller.user!)) throw new OidcForbiddenError('claims not accepted')
+    }
 
     return async function oidcRequireAuth (request: FastifyRequest, reply: FastifyReply): Promise<void> {
+      if (bearer !== undefined) {
+        const caller = await bearer.authenticate(request, reply, scopes)
+        if (caller !== undefined) return authorize(caller)
+      }
       const context = request.oidc as RequestContext
-      const toLogin = async (err: Error): Promise<void> => {
-        if (!isBrowserNavigation(request)) throw err
+      const unauthenticated = async (err: Error): Promise<void> => {
+        if (bearer !== undefined) reply.header('www-authenticate', `Bearer realm="${bearer.realm}"`)
+        if (!accept.has('session') || !isBrowserNavigation(request)) throw err
         reply.header('cache-control', 'no-store')
         await reply.redirect(`${loginPath}?returnTo=${encodeURIComponent(request.url)}`, 302)
       }
-      if (!await context.load()) return await toLogin(new OidcUnauthenticatedError())
+      if (!accept.has('session') || !await context.load()) return await unauthenticated(new OidcUnauthenticatedError())
       // Without a refresh token the session stays valid; an expired access token surfaces in accessToken().
       if (context.needsRefresh() && context.canRefresh()) {
         try {
           await context.refresh()
         } catch (err) {
           // The IdP refused the refresh: the session is over, log in again. Other failures (502/504) stand.
-          if (!context.isAuthenticated()) return await toLogin(err as Error)
+          if (!context.isAuthenticated()) return await unauthenticated(err as Error)
           throw err
         }
       }
       const missingScope = scopes.find((s) => !context.scopes.includes(s))
       if (missingScope !== undefined) throw new OidcForbiddenError('insufficient scope')
-      const missingRole = roles.find((r) => !context.roles.includes(r))
-      if (missingRole !== undefined) throw new OidcForbiddenError('missing role')
-      if (claims !== undefined && !claims(context.user!)) throw new OidcForbiddenError('claims not accepted')
+      authorize(context)
     }
   }
 }

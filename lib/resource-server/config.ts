@@ -1,0 +1,101 @@
+import { asBool, asList, asString, isAsymmetricAlg, settingsReader } from '../config.js'
+import { OidcConfigError } from '../errors.js'
+import { normalizeTyp } from '../tokens/access-token.js'
+import type { OidcResourceServerOptions } from './types.js'
+
+/** Introspection client settings; `endpoint` is undefined until discovered. */
+export interface IntrospectionConfig {
+  endpoint: string | undefined
+  clientId: string
+  clientSecret: string
+  /** Seconds. */
+  cacheTtl: number
+}
+
+/** The validated, frozen configuration of `oidcResourceServer`. */
+export interface ResolvedResourceServerConfig {
+  issuer: string
+  audiences: string[]
+  discoveryUrl: string
+  jwksUri: string | undefined
+  /** Undefined: opaque tokens are refused. */
+  introspection: IntrospectionConfig | undefined
+  /** Normalized `typ` values (lowercase, no `application/`), or `'any'`. */
+  accessTokenTypes: string[] | 'any'
+  algorithms: string[]
+  clockTolerance: number
+  httpTimeout: number
+  allowHttp: boolean
+  realm: string
+  rolesClaim: string
+}
+
+/** RFC 9068 recommends asymmetric signatures; `none` and HMAC are never accepted. */
+export const DEFAULT_ACCESS_TOKEN_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']
+const DEFAULT_TYPES = ['at+jwt', 'application/at+jwt']
+/** What an RFC 7235 quoted-string may hold without escaping (no `"`, no `\`, no control characters). */
+const QUOTABLE = /^[\x20\x21\x23-\x5B\x5D-\x7E]+$/
+
+/**
+ * Reads `oidcResourceServer` options over `OIDC_*` env vars, validates them all
+ * and throws one `FST_OIDC_CONFIG_INVALID` naming every bad setting.
+ *
+ * @example
+ * const config = resolveResourceServerConfig({ audience: 'https://api.example.com' }) // issuer from OIDC_ISSUER
+ */
+export function resolveResourceServerConfig (options: OidcResourceServerOptions = {}): Readonly<ResolvedResourceServerConfig> {
+  const { problems, allowHttp, read, pick, checkUrl, numberSetting } = settingsReader(options.env ?? process.env, options.allowHttp)
+
+  const issuer = checkUrl(pick(options.issuer, 'OIDC_ISSUER', asString, 'a URL'), 'OIDC_ISSUER', { required: true })
+  const rawAudience = options.audience ?? read('OIDC_AUDIENCE')
+  const audiences = rawAudience === undefined ? [] : Array.isArray(rawAudience) ? rawAudience : asList(rawAudience)
+  if (audiences.length === 0 || !audiences.every((a) => typeof a === 'string' && a !== '')) {
+    problems.push('OIDC_AUDIENCE: required, the aud value(s) this API accepts (comma-separated)')
+  }
+  const discoveryUrl = checkUrl(pick(options.discoveryUrl, 'OIDC_DISCOVERY_URL', asString, 'a URL'), 'OIDC_DISCOVERY_URL') ?? issuer
+  const jwksUri = checkUrl(pick(options.jwksUri, 'OIDC_JWKS_URI', asString, 'a URL'), 'OIDC_JWKS_URI')
+
+  const endpoint = checkUrl(pick(options.introspectionEndpoint, 'OIDC_INTROSPECTION_ENDPOINT', asString, 'a URL'), 'OIDC_INTROSPECTION_ENDPOINT')
+  const ownClientId = pick(options.clientId, 'OIDC_INTROSPECTION_CLIENT_ID', asString, 'a string')
+  const introspect = pick(options.introspect, 'OIDC_INTROSPECT', asBool, 'true or false') ?? (endpoint !== undefined || ownClientId !== undefined)
+  const cacheTtl = numberSetting(options.introspectionCacheTtl, 'OIDC_INTROSPECTION_CACHE_TTL', 60, 0, 3600)
+  let introspection: IntrospectionConfig | undefined
+  if (introspect) {
+    const clientId = ownClientId ?? read('OIDC_CLIENT_ID')
+    const clientSecret = pick(options.clientSecret, 'OIDC_INTROSPECTION_CLIENT_SECRET', asString, 'a string') ?? read('OIDC_CLIENT_SECRET')
+    if (clientId === undefined || clientId === '') problems.push('OIDC_INTROSPECTION_CLIENT_ID: required for introspection (or OIDC_CLIENT_ID)')
+    if (clientSecret === undefined || clientSecret === '') problems.push('OIDC_INTROSPECTION_CLIENT_SECRET: required for introspection (or OIDC_CLIENT_SECRET)')
+    introspection = Object.freeze({ endpoint, clientId: clientId!, clientSecret: clientSecret!, cacheTtl })
+  }
+
+  const types = pick(options.accessTokenTypes, 'OIDC_ACCESS_TOKEN_TYPES', asList, 'a comma-separated list of JWT typ values, or any') ?? DEFAULT_TYPES
+  if (types.length === 0) problems.push('OIDC_ACCESS_TOKEN_TYPES: expected at least one typ value, or any')
+  const algorithms = pick(options.algorithms, 'OIDC_ACCESS_TOKEN_ALGS', asList, 'a comma-separated list of JWS algorithms') ?? DEFAULT_ACCESS_TOKEN_ALGS
+  const refused = algorithms.filter((alg) => !isAsymmetricAlg(alg))
+  if (algorithms.length === 0 || refused.length > 0) {
+    problems.push(`OIDC_ACCESS_TOKEN_ALGS: expected asymmetric JWS algorithms such as RS256 or ES256 (none and HMAC are never accepted), got ${JSON.stringify(refused.join(',').slice(0, 60))}`)
+  }
+
+  const clockTolerance = numberSetting(options.clockTolerance, 'OIDC_CLOCK_TOLERANCE', 60, 0, 300)
+  const httpTimeout = numberSetting(options.httpTimeout, 'OIDC_HTTP_TIMEOUT', 5000, 100, 120000)
+  const realm = pick(options.realm, 'OIDC_REALM', asString, 'a string') ?? audiences[0]
+  if (realm !== undefined && !QUOTABLE.test(realm)) problems.push('OIDC_REALM: expected printable ASCII without " or \\')
+  const rolesClaim = pick(options.rolesClaim, 'OIDC_ROLES_CLAIM', asString, 'a claim path') ?? 'roles'
+
+  if (problems.length > 0) throw new OidcConfigError(problems.map((p) => `  - ${p}`).join('\n'))
+
+  return Object.freeze({
+    issuer: issuer!,
+    audiences: [...audiences],
+    discoveryUrl: discoveryUrl!,
+    jwksUri,
+    introspection,
+    accessTokenTypes: types.includes('any') ? 'any' : [...new Set(types.map(normalizeTyp))],
+    algorithms: [...algorithms],
+    clockTolerance,
+    httpTimeout,
+    allowHttp,
+    realm: realm!,
+    rolesClaim
+  })
+}

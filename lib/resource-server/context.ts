@@ -1,0 +1,90 @@
+import type { IncomingHttpHeaders } from 'node:http'
+import { rolesFrom } from '../claims.js'
+import { forwardFetch, forwardHeaders, type Forwarding } from '../downstream.js'
+import { OidcDownstreamOriginDeniedError, OidcUnauthenticatedError } from '../errors.js'
+import type { OidcClaims, OidcRequestContext } from '../types.js'
+import type { VerifiedBearer } from './types.js'
+
+/** Where a verified caller's own token may be relayed: the allow-list, and the request's headers (tracing). */
+export interface BearerForwarding {
+  downstreams: readonly string[]
+  incoming: IncomingHttpHeaders
+}
+
+/**
+ * `request.oidc` of an `oidcResourceServer` app: the caller of a bearer token
+ * that `requireBearer` verified, or anonymous (before the guard ran, on
+ * unguarded routes, after a refusal).
+ */
+export class BearerContext implements OidcRequestContext {
+  readonly #bearer: VerifiedBearer | null
+  readonly #token: string | undefined
+  readonly #rolesClaim: string
+  readonly #forwarding: Forwarding | undefined
+
+  constructor (bearer: VerifiedBearer | null, token: string | undefined, rolesClaim: string, forwarding?: BearerForwarding) {
+    this.#bearer = bearer
+    this.#token = token
+    this.#rolesClaim = rolesClaim
+    // A bearer caller's token cannot be refreshed here: a downstream's 401 is final.
+    this.#forwarding = forwarding === undefined || token === undefined
+      ? undefined
+      : { ...forwarding, accessToken: async () => token, renew: async () => undefined }
+  }
+
+  /** The token's claims. */
+  get user (): OidcClaims | null {
+    return this.#bearer?.claims ?? null
+  }
+
+  get via (): 'bearer' | null {
+    return this.#bearer === null ? null : 'bearer'
+  }
+
+  get roles (): string[] {
+    return rolesFrom(this.user, this.#rolesClaim)
+  }
+
+  get scopes (): string[] {
+    return this.#bearer?.scopes ?? []
+  }
+
+  /** The token's `exp` (Unix seconds), or `null` when unknown or anonymous. */
+  get expiresAt (): number | null {
+    return this.#bearer?.expiresAt ?? null
+  }
+
+  isAuthenticated (): boolean {
+    return this.#bearer !== null
+  }
+
+  /** The bearer token the caller presented (for forwarding it); 401 when anonymous. */
+  async accessToken (): Promise<string> {
+    if (this.#token === undefined) throw new OidcUnauthenticatedError()
+    return this.#token
+  }
+
+  /**
+   * Relays the caller's own token to an allow-listed downstream (see the
+   * relying party's `request.oidc.fetch`); a downstream's 401 throws
+   * `FST_OIDC_DOWNSTREAM_UNAUTHORIZED` (nothing can refresh it). Without an
+   * allow-list (a plain `oidcResourceServer`), `FST_OIDC_DOWNSTREAM_ORIGIN_DENIED`
+   * and nothing is sent.
+   */
+  async fetch (url: string | URL, init?: RequestInit): Promise<Response> {
+    if (this.#forwarding === undefined) throw new OidcDownstreamOriginDeniedError('this caller\'s token is not forwarded')
+    return await forwardFetch(this.#forwarding, url, init)
+  }
+
+  /** Tracing headers, and with an allow-listed `url` the caller's token (see `fetch`). */
+  async forwardHeaders (url?: string | URL): Promise<Record<string, string>> {
+    if (this.#forwarding === undefined) {
+      if (url !== undefined) throw new OidcDownstreamOriginDeniedError('this caller\'s token is not forwarded')
+      return {}
+    }
+    return await forwardHeaders(this.#forwarding, url)
+  }
+}
+
+/** `request.oidc` until `requireBearer` succeeds. */
+export const anonymousBearer = new BearerContext(null, undefined, 'roles')

@@ -1,0 +1,61 @@
+import { isLoopbackHost } from '../config.js'
+import { OidcDiscoveryError } from '../errors.js'
+import { discoveryDocumentUrl } from '../provider/discovery.js'
+import type { ResolvedResourceServerConfig } from './config.js'
+
+/** The endpoints a resource server calls. */
+export interface ResourceServerEndpoints {
+  jwksUri: string
+  /** Set when introspection is on. */
+  introspectionEndpoint: string | undefined
+}
+
+/**
+ * The JWKS URI and (when introspection is on) the introspection endpoint:
+ * configured ones as they are, the others from the issuer's metadata at
+ * `discoveryUrl` (with the HTTP time-out; its `issuer` must be the configured
+ * one). Both are called server-side: a discovered endpoint on the public
+ * issuer's origin is moved to the discovery URL's origin. Throws
+ * `FST_OIDC_DISCOVERY_FAILED` when the metadata cannot be had or lacks one.
+ */
+export async function resourceServerEndpoints (config: ResolvedResourceServerConfig): Promise<ResourceServerEndpoints> {
+  const introspection = config.introspection
+  if (config.jwksUri !== undefined && (introspection === undefined || introspection.endpoint !== undefined)) {
+    return { jwksUri: config.jwksUri, introspectionEndpoint: introspection?.endpoint }
+  }
+  const metadata = await fetchMetadata(config)
+  return {
+    jwksUri: config.jwksUri ?? endpointFrom(config, metadata, 'jwks_uri'),
+    introspectionEndpoint: introspection === undefined ? undefined : introspection.endpoint ?? endpointFrom(config, metadata, 'introspection_endpoint')
+  }
+}
+
+async function fetchMetadata (config: ResolvedResourceServerConfig): Promise<Record<string, unknown>> {
+  const url = discoveryDocumentUrl(config.discoveryUrl)
+  let metadata: Record<string, unknown> | null
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(config.httpTimeout), headers: { accept: 'application/json' }, redirect: 'error' })
+    if (!response.ok) throw new Error(`HTTP ${response.status}`)
+    metadata = await response.json() as Record<string, unknown> | null
+  } catch (err) {
+    const why = (err as Error).name === 'TimeoutError' ? `no answer within ${config.httpTimeout} ms` : (err as Error).message
+    throw new OidcDiscoveryError(`${url}: ${why}`, { cause: err })
+  }
+  if (metadata?.['issuer'] !== config.issuer) {
+    throw new OidcDiscoveryError(`${url} is not the metadata of the configured issuer ${JSON.stringify(config.issuer)}`)
+  }
+  return metadata
+}
+
+function endpointFrom (config: ResolvedResourceServerConfig, metadata: Record<string, unknown>, key: string): string {
+  const value = metadata[key]
+  if (typeof value !== 'string' || !URL.canParse(value)) throw new OidcDiscoveryError(`the metadata has no ${key} and none is configured`)
+  const discovered = new URL(value)
+  const url = discovered.origin === new URL(config.issuer).origin
+    ? new URL(`${discovered.pathname}${discovered.search}`, new URL(config.discoveryUrl).origin)
+    : discovered
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && (config.allowHttp || isLoopbackHost(url.hostname)))) {
+    throw new OidcDiscoveryError(`the metadata ${key} is not an https URL (http is only accepted for loopback hosts unless OIDC_ALLOW_HTTP=true)`)
+  }
+  return url.href
+}

@@ -1,0 +1,82 @@
+import type { preHandlerAsyncHookHandler } from 'fastify'
+import type { OidcClaims } from '../types.js'
+
+/**
+ * Options of `oidcResourceServer`. Every option also has an `OIDC_*` env var
+ * (read from `env`, default `process.env`); options win.
+ */
+export interface OidcResourceServerOptions {
+  /** `OIDC_ISSUER`: the `iss` every token must carry. Required. */
+  issuer?: string
+  /** `OIDC_AUDIENCE` (comma-separated): a token's `aud` must contain one of these. Required. */
+  audience?: string | string[]
+  /** `OIDC_DISCOVERY_URL`: where the metadata is fetched when it differs from the issuer. */
+  discoveryUrl?: string
+  /** `OIDC_JWKS_URI`: the signing keys of JWT access tokens. Default: discovered. */
+  jwksUri?: string
+  /**
+   * `OIDC_INTROSPECT`: verify opaque (non-JWT) tokens with RFC 7662 introspection.
+   * Default: true when an introspection endpoint or introspection client id is configured.
+   */
+  introspect?: boolean
+  /** `OIDC_INTROSPECTION_ENDPOINT`. Default: discovered `introspection_endpoint` (when introspection is on). */
+  introspectionEndpoint?: string
+  /** `OIDC_INTROSPECTION_CLIENT_ID`, else `OIDC_CLIENT_ID`: the client authenticating at introspection. */
+  clientId?: string
+  /** `OIDC_INTROSPECTION_CLIENT_SECRET`, else `OIDC_CLIENT_SECRET` (sent as HTTP Basic). */
+  clientSecret?: string
+  /** `OIDC_INTROSPECTION_CACHE_TTL`: seconds an active answer is reused (never past the token's `exp`). Default 60; 0 disables. */
+  introspectionCacheTtl?: number
+  /**
+   * `OIDC_ACCESS_TOKEN_TYPES`: accepted JWT `typ` headers. Default `at+jwt,application/at+jwt` (RFC 9068).
+   * `any` accepts every `typ` (Keycloak, Entra ID send `JWT`); ID tokens are refused all the same.
+   */
+  accessTokenTypes?: string[]
+  /** `OIDC_ACCESS_TOKEN_ALGS`: accepted JWS algorithms. Default RS/PS/ES 256-512 and EdDSA. Never `none` nor HMAC. */
+  algorithms?: string[]
+  /** `OIDC_CLOCK_TOLERANCE`: seconds of clock skew accepted on `exp`, `nbf`, `iat`. Default 60 (at most 300). */
+  clockTolerance?: number
+  /** `OIDC_HTTP_TIMEOUT`: milliseconds for each call to the IdP (discovery, JWKS, introspection). Default 5000. */
+  httpTimeout?: number
+  /** `OIDC_ALLOW_HTTP`: allow `http:` IdP URLs on non-loopback hosts. */
+  allowHttp?: boolean
+  /** `OIDC_REALM`: the `realm` of `WWW-Authenticate`. Default: the first audience. */
+  realm?: string
+  /** `OIDC_ROLES_CLAIM`: dotted path of the roles claim. Default `roles`. */
+  rolesClaim?: string
+  /** Where env vars are read from. Default `process.env`. */
+  env?: Record<string, string | undefined>
+}
+
+export interface RequireBearerOptions {
+  /** Scopes the access token must have been granted (all of them); otherwise 403 `insufficient_scope`. */
+  scopes?: string[]
+}
+
+/** A verified access token. */
+export interface VerifiedBearer {
+  /** The token's claims (JWT payload, or the introspection answer). */
+  claims: OidcClaims
+  /** Granted scopes, from `scope` (space-separated) or `scp` (array or string). */
+  scopes: string[]
+  /** `exp` in Unix seconds, or `null` when the introspection answer had none. */
+  expiresAt: number | null
+  /** How it was verified. */
+  method: 'jwt' | 'introspection'
+}
+
+/** Verifies a bearer access token; knows nothing about requests or routes. */
+export interface BearerVerifier {
+  /**
+   * Resolves to the verified token, or rejects with `FST_OIDC_TOKEN_INVALID` (401)
+   * or `FST_OIDC_VERIFIER_UNAVAILABLE` (503: keys or introspection unreachable).
+   */
+  verify (token: string): Promise<VerifiedBearer>
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** `oidcResourceServer`: a preHandler answering RFC 6750 errors unless a valid bearer token is sent. */
+    requireBearer (options?: RequireBearerOptions): preHandlerAsyncHookHandler
+  }
+}

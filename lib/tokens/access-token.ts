@@ -1,0 +1,108 @@
+import { decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose'
+import { OidcTokenInvalidError, OidcVerifierUnavailableError, type OidcError } from '../errors.js'
+import type { VerifiedBearer } from '../resource-server/types.js'
+import type { OidcClaims } from '../types.js'
+
+export interface AccessTokenChecks {
+  /** The issuer's signing keys (a remote JWKS). */
+  keys: JWTVerifyGetKey
+  issuer: string
+  /** `aud` must contain one of these. */
+  audiences: string[]
+  /** Accepted JWS algorithms (asymmetric only). */
+  algorithms: string[]
+  /** Normalized `typ` values (see `normalizeTyp`), or `'any'`. */
+  accessTokenTypes: string[] | 'any'
+  /** Seconds of skew accepted on `exp`, `nbf` and `iat`. */
+  clockTolerance: number
+}
+
+/** RFC 9068 section 2.2: the claims every JWT access token carries. */
+const RFC9068_CLAIMS = ['iss', 'exp', 'aud', 'sub', 'client_id', 'iat', 'jti']
+/** What every JWT access token in use carries (Keycloak, Entra ID, Okta, Auth0 tokens with typ `JWT` included). */
+const BASE_CLAIMS = ['iss', 'exp', 'aud', 'sub', 'iat']
+/** Claims only ID tokens carry: such a token is never an access token, whatever its `typ`. */
+const ID_TOKEN_CLAIMS = ['nonce', 'at_hash', 'c_hash', 's_hash']
+
+/** jose error codes that mean "this token is bad" (anything else means the keys could not be had). */
+const TOKEN_FAILURES = new Map([
+  ['ERR_JWT_EXPIRED', 'the token has expired'],
+  ['ERR_JWS_SIGNATURE_VERIFICATION_FAILED', 'the signature does not verify with the issuer keys'],
+  ['ERR_JWKS_NO_MATCHING_KEY', 'no issuer key matches the token'],
+  ['ERR_JWKS_MULTIPLE_MATCHING_KEYS', 'the signature does not verify with the issuer keys'],
+  ['ERR_JWS_INVALID', 'not a valid signed JWT'],
+  ['ERR_JWT_INVALID', 'not a valid signed JWT'],
+  ['ERR_JOSE_NOT_SUPPORTED', 'not a valid signed JWT']
+])
+
+/** RFC 8725 / RFC 9068 typ comparison: case-insensitive, `application/` optional. */
+export function normalizeTyp (typ: string): string {
+  return typ.toLowerCase().replace(/^application\//, '')
+}
+
+/** A 401 `invalid_token` with a fixed description (never the token, nor a value taken from it). */
+export function invalidToken (description: string): OidcError {
+  return new OidcTokenInvalidError(description)
+}
+
+/** Granted scopes: `scope` (space-separated, RFC 9068 / RFC 7662) or `scp` (an array, or a string as Entra ID sends). */
+export function scopesOf (claims: Record<string, unknown>): string[] {
+  const value = claims['scope'] ?? claims['scp']
+  const list = typeof value === 'string' ? value.split(' ') : Array.isArray(value) ? value : []
+  return list.filter((s): s is string => typeof s === 'string' && s !== '')
+}
+
+/**
+ * Verifies a JWT access token (RFC 9068) in a fixed order: the header (`alg`
+ * in the allow-list, `typ` accepted), the signature against the issuer's JWKS,
+ * the presence of the required claims (all of RFC 9068's for `at+jwt`;
+ * `iss exp aud sub iat` otherwise), `iss` equal, `aud` containing an accepted
+ * audience, `nbf` and `exp` (with the clock tolerance), `iat` not in the
+ * future, a non-empty `sub`, and no ID-token claim (`nonce`, `at_hash`,
+ * `c_hash`, `s_hash`): an ID token is never accepted, whatever its `typ`.
+ *
+ * It does NOT check `client_id`'s value, `auth_time`, `acr`, nor sender
+ * constraints (`cnf`, DPoP): an API that needs them checks the claims.
+ *
+ * @example
+ * const { claims, scopes } = await verifyAccessToken(token, { keys, issuer, audiences, algorithms, accessTokenTypes: ['at+jwt'], clockTolerance: 60 })
+ */
+export async function verifyAccessToken (token: string, checks: AccessTokenChecks): Promise<VerifiedBearer> {
+  let alg: unknown
+  let typ: string | undefined
+  try {
+    const header = decodeProtectedHeader(token)
+    alg = header.alg
+    typ = typeof header.typ === 'string' ? normalizeTyp(header.typ) : undefined
+  } catch {
+    throw invalidToken('not a valid signed JWT')
+  }
+  if (typeof alg !== 'string' || !checks.algorithms.includes(alg)) throw invalidToken('the signing algorithm is not accepted')
+  if (checks.accessTokenTypes !== 'any' && !checks.accessTokenTypes.includes(typ as string)) throw invalidToken('the typ header is not an access token type')
+
+  let payload: JWTPayload
+  try {
+    ({ payload } = await jwtVerify(token, checks.keys, {
+      issuer: checks.issuer,
+      audience: checks.audiences,
+      algorithms: checks.algorithms,
+      clockTolerance: checks.clockTolerance,
+      requiredClaims: typ === 'at+jwt' ? RFC9068_CLAIMS : BASE_CLAIMS
+    }))
+  } catch (err) {
+    throw joseFailure(err)
+  }
+
+  if (payload.iat! > Date.now() / 1000 + checks.clockTolerance) throw invalidToken('the token is issued in the future')
+  if (typeof payload.sub !== 'string' || payload.sub === '') throw invalidToken('the token has no subject')
+  if (ID_TOKEN_CLAIMS.some((claim) => payload[claim] !== undefined)) throw invalidToken('an ID token is not an access token')
+  return { claims: payload as OidcClaims, scopes: scopesOf(payload), expiresAt: payload.exp!, method: 'jwt' }
+}
+
+function joseFailure (err: unknown): OidcError {
+  if (err instanceof errors.JWTClaimValidationFailed) return invalidToken(`the ${err.claim} claim is not acceptable`)
+  const description = TOKEN_FAILURES.get((err as { code?: string }).code!)
+  if (description !== undefined) return invalidToken(description)
+  // The JWKS could not be fetched or used: the issuer is unusable, not the caller's token.
+  return new OidcVerifierUnavailableError('the issuer keys could not be fetched', { cause: err })
+}
