@@ -1,7 +1,8 @@
-// `fastify.requireAuth({ accept })`: this version authenticates sessions only, so a
-// route that asks for bearer or basic authentication — or for none at all — is a
-// configuration error raised when the route is defined, never a guard that
-// silently lets requests through.
+// `fastify.requireAuth({ accept })`: without the plugin's `resourceServer` option
+// (or OIDC_AUDIENCE) there is no bearer verifier, and basic authentication is not
+// available in this version, so a route that asks for them — or for no method at
+// all — is a configuration error raised when the route is defined, never a guard
+// that silently lets requests through. (Bearer with the option: require-auth-bearer.)
 import t from 'tap'
 import { buildApp } from './helpers/build-app.js'
 import { startHostileOp } from './helpers/hostile-op.js'
