@@ -1,30 +1,34 @@
-// `npm start`: the example app on http://localhost:3000. Without OIDC_ISSUER it
-// starts the embedded development identity provider (any login name, e.g. "demo").
-import { buildExampleApp } from './app.js'
-import { startDevIdp } from './dev-idp.js'
+// `npm start`: the whole example on loopback — productpage on
+// http://localhost:3000, `details` and `reviews` on 3001 and 3002, and, unless
+// OIDC_ISSUER names a real IdP, the embedded development IdP on 4000.
+// Ctrl-C stops everything.
+import { startStack } from './stack.js'
 
-const port = Number(process.env['PORT'] ?? 3000)
-const baseUrl = process.env['OIDC_BASE_URL'] ?? `http://localhost:${port}`
-const options: Record<string, string> = {}
+const stack = await startStack({
+  port: Number(process.env['PORT'] ?? 3000),
+  detailsPort: Number(process.env['DETAILS_PORT'] ?? 3001),
+  reviewsPort: Number(process.env['REVIEWS_PORT'] ?? 3002),
+  idpPort: Number(process.env['IDP_PORT'] ?? 4000),
+  logger: { level: process.env['LOG_LEVEL'] ?? 'warn' }
+})
 
-if (process.env['OIDC_ISSUER'] === undefined) {
-  const clientId = 'productpage'
-  const clientSecret = 'productpage-dev-secret'
-  const idp = await startDevIdp({
-    port: Number(process.env['IDP_PORT'] ?? 4000),
-    clients: [{ client_id: clientId, client_secret: clientSecret, redirect_uris: [`${baseUrl}/auth/callback`], post_logout_redirect_uris: [`${baseUrl}/`] }],
-    accounts: { admin: { roles: ['user', 'admin'] } }
+console.log(`
+productpage  ${stack.url}/        <- open this
+details      ${stack.details}   (resource server)
+reviews      ${stack.reviews}   (resource server, needs scope reviews:read)
+identity     ${stack.issuer}${stack.idp === undefined ? '' : '   (embedded development IdP)'}
+`)
+if (stack.idp !== undefined) console.log('Log in as "demo" with any password ("admin" also has the admin role).\n')
+console.log('Ctrl-C stops everything.')
+
+let stopping = false
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) process.exit(1)
+    stopping = true
+    stack.close().then(() => process.exit(0), (err: unknown) => {
+      console.error(err)
+      process.exit(1)
+    })
   })
-  // Development defaults only with the embedded IdP: against a real one, OIDC_SESSION_SECRET is required.
-  Object.assign(options, { issuer: idp.issuer, clientId, clientSecret, sessionSecret: process.env['OIDC_SESSION_SECRET'] ?? 'example-app-dev-session-secret-change-me-0123456789' })
-  console.log(`Embedded development identity provider: ${idp.issuer}`)
 }
-
-const app = await buildExampleApp({
-  ...options,
-  baseUrl
-}, { level: process.env['LOG_LEVEL'] ?? 'warn' })
-
-await app.listen({ port, host: process.env['HOST'] ?? 'localhost' })
-console.log(`\nproductpage is running: open ${baseUrl}/`)
-if (options['issuer'] !== undefined) console.log('Log in as "demo" (any password; "admin" has the admin role).\n')

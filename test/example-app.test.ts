@@ -1,43 +1,100 @@
+// The example stack as `npm start` runs it (embedded IdP, details, reviews,
+// productpage), over real HTTP: the product page is assembled from both
+// services with the user's JWT access token, and a service that refuses the
+// token sends the browser back to log in.
+import type { Test } from 'tap'
 import t from 'tap'
-import { buildExampleApp } from '../example-app/app.js'
+import { buildDetails } from '../example-app/services.js'
+import { API_AUDIENCE, startStack, type Stack } from '../example-app/stack.js'
 import { Browser, loginAtProvider } from './helpers/browser.js'
-import { freePort, startProvider } from './helpers/provider.js'
+import { recordIssuedTokens } from './helpers/issued-tokens.js'
+import { freePort } from './helpers/provider.js'
 
-t.test('the example app: home, login with the embedded IdP, profile with claims and expiry, logout', async (t) => {
-  const port = await freePort()
-  const baseUrl = `http://127.0.0.1:${port}`
-  const idp = await startProvider(t, { appBaseUrl: baseUrl })
-  const app = await buildExampleApp({
-    issuer: idp.issuer,
-    clientId: idp.client.clientId,
-    clientSecret: idp.client.clientSecret,
-    baseUrl,
-    sessionSecret: 'example-test-session-secret-0123456789abcdef',
-    env: {}
-  }, false)
-  t.teardown(() => app.close())
-  await app.listen({ port, host: '127.0.0.1' })
+async function stack (t: Test, env: Record<string, string> = {}): Promise<Stack> {
+  const started = await startStack({ port: await freePort(), detailsPort: 0, reviewsPort: 0, idpPort: 0, env })
+  t.teardown(() => started.close())
+  return started
+}
 
+t.test('anonymous: home invites to log in, the product page sends the browser to the IdP', async (t) => {
+  const s = await stack(t)
   const browser = new Browser()
-  const home = await browser.get(`${baseUrl}/`, { accept: 'text/html' })
+  const home = await browser.get(`${s.url}/`, { accept: 'text/html' })
   t.equal(home.status, 200)
   t.match(home.body, 'You are not signed in')
+  const product = await browser.get(`${s.url}/product/0`, { accept: 'text/html' })
+  t.equal(product.status, 302)
+  t.equal(product.headers.get('location'), '/auth/login?returnTo=%2Fproduct%2F0')
+})
 
-  const guarded = await browser.get(`${baseUrl}/profile`, { accept: 'text/html' })
-  t.equal(guarded.status, 302)
-  const login = new URL(guarded.headers.get('location')!, baseUrl)
-  const profile = await loginAtProvider(browser, login.href)
-  t.equal(profile.url, `${baseUrl}/profile`, 'the login returned the browser to the profile')
+t.test('log in, the product page shows details and reviews fetched with the user\'s access token, profile, logout', async (t) => {
+  const s = await stack(t)
+  const issued = recordIssuedTokens({ provider: s.idp!.provider } as Parameters<typeof recordIssuedTokens>[0])
+  const browser = new Browser()
+  const product = await loginAtProvider(browser, `${s.url}/auth/login?returnTo=%2Fproduct%2F0`, { login: 'admin' })
+  t.equal(product.url, `${s.url}/product/0`, 'back on the product page after login')
+  t.equal(product.status, 200)
+  t.match(product.body, '<title>The Comedy of Errors · productpage</title>')
+  t.match(product.body, /<dt>author<\/dt><dd>William Shakespeare<\/dd>/, 'details answered')
+  t.match(product.body, /An extremely entertaining play by Shakespeare/, 'reviews answered (the token has reviews:read)')
+  t.notMatch(product.body, 'unavailable')
+  t.notMatch(product.body, /eyJ[\w-]+\./, 'no token on the page')
+
+  // The services saw the IdP's JWT access token for the API audience and the user's sub.
+  const [login] = issued
+  t.ok(login, 'the IdP issued tokens')
+  const direct = await fetch(`${s.details}/details/0`, { headers: { authorization: `Bearer ${login!.accessToken}` } })
+  t.equal(direct.status, 200)
+  t.equal((await direct.json() as { requestedBy: string }).requestedBy, 'admin')
+  t.equal((await fetch(`${s.details}/details/0`)).status, 401, 'details refuses a call without a token')
+
+  const profile = await browser.get(`${s.url}/profile`, { accept: 'text/html' })
   t.equal(profile.status, 200)
-  t.match(profile.body, /<th>sub<\/th><td>&quot;demo&quot;<\/td>/)
-  t.match(profile.body, /<th>email<\/th><td>&quot;demo@example.com&quot;<\/td>/)
+  t.match(profile.body, /<th>sub<\/th><td>&quot;admin&quot;<\/td>/)
+  t.match(profile.body, 'Roles: user, admin')
+  t.match(profile.body, /id="scopes">Scopes: [^<]*reviews:read/)
   t.match(profile.body, /id="expiry">Access token expires at <time datetime="\d{4}-/)
-  t.match(profile.body, 'Roles: user')
-  t.notMatch(profile.body, /eyJ[\w-]+\.[\w-]+/, 'no token on the page')
+  t.notMatch(profile.body, /eyJ[\w-]+\./, 'no token on the profile')
 
-  const logout = await browser.get(`${baseUrl}/auth/logout`)
+  const logout = await browser.get(`${s.url}/auth/logout`)
   t.equal(logout.status, 302)
-  t.equal(new URL(logout.headers.get('location')!).origin, new URL(idp.issuer).origin, 'logout goes through the IdP end-session endpoint')
-  const after = await browser.get(`${baseUrl}/profile`)
-  t.equal(after.status, 401, 'the session is gone')
+  t.equal(new URL(logout.headers.get('location')!).origin, s.issuer, 'logout goes through the IdP end-session endpoint')
+  const after = await browser.get(`${s.url}/product/0`, { accept: 'text/html' })
+  t.equal(after.status, 302, 'anonymous again')
+})
+
+t.test('a service that refuses the token (after one refresh and retry) sends the browser to log in again', async (t) => {
+  const s = await stack(t)
+  const browser = new Browser()
+  await loginAtProvider(browser, `${s.url}/auth/login`)
+  // Replace `details` by one expecting another audience: every token of this IdP is now refused.
+  const port = Number(new URL(s.details).port)
+  await s.apps[0]!.close()
+  const strict = await buildDetails({ issuer: s.issuer, audience: 'urn:another:api', env: {} })
+  t.teardown(() => strict.close())
+  await strict.listen({ port, host: '127.0.0.1' })
+
+  const refreshesBefore = s.idp!.countGrants('refresh_token')
+  const product = await browser.get(`${s.url}/product/0`, { accept: 'text/html' })
+  t.equal(product.status, 302)
+  t.equal(product.headers.get('location'), '/auth/login?returnTo=%2Fproduct%2F0', 'back to login')
+  t.equal(s.idp!.countGrants('refresh_token'), refreshesBefore + 1, 'one refresh before giving up')
+})
+
+t.test('a service that is down: the product page still renders, saying what is unavailable', async (t) => {
+  const s = await stack(t)
+  const browser = new Browser()
+  await loginAtProvider(browser, `${s.url}/auth/login`)
+  await s.apps[1]!.close()
+  const product = await browser.get(`${s.url}/product/0`, { accept: 'text/html' })
+  t.equal(product.status, 200)
+  t.match(product.body, /<dt>author<\/dt><dd>William Shakespeare<\/dd>/)
+  t.match(product.body, 'id="reviews-unavailable"')
+})
+
+t.test('the services\' audience is the one the embedded IdP issues JWT access tokens for', async (t) => {
+  t.equal(API_AUDIENCE, 'urn:bookinfo:api')
+  const s = await stack(t)
+  t.match(s.issuer, /^http:\/\/127\.0\.0\.1:\d+$/)
+  t.match(s.details, /^http:\/\/127\.0\.0\.1:\d+$/)
 })

@@ -1,24 +1,20 @@
-// The example app in real headless Chromium: log in through the embedded IdP's
-// forms, see the profile, log out through the IdP's end-session page.
+// The example stack (embedded IdP, details, reviews, productpage) in real
+// headless Chromium: log in through the IdP's form, see the product page built
+// from both services, see the profile, log out through the IdP's end-session
+// page, and be anonymous again. The product page's screenshot is kept as a test
+// artifact in test-artifacts/.
+import { mkdirSync } from 'node:fs'
 import t from 'tap'
-import { buildExampleApp } from '../example-app/app.js'
+import { startStack } from '../example-app/stack.js'
 import { launchChromium } from './helpers/chromium.js'
-import { freePort, startProvider } from './helpers/provider.js'
+import { freePort } from './helpers/provider.js'
 
-t.test('a person logs in and out of the example app in Chromium', async (t) => {
-  const port = await freePort()
-  const baseUrl = `http://localhost:${port}`
-  const idp = await startProvider(t, { appBaseUrl: baseUrl, accounts: { admin: { roles: ['user', 'admin'] } } })
-  const app = await buildExampleApp({
-    issuer: idp.issuer,
-    clientId: idp.client.clientId,
-    clientSecret: idp.client.clientSecret,
-    baseUrl,
-    sessionSecret: 'example-browser-session-secret-0123456789abc',
-    env: {}
-  }, false)
-  t.teardown(() => app.close())
-  await app.listen({ port, host: '127.0.0.1' })
+const ARTIFACTS = new URL('../test-artifacts/', import.meta.url)
+
+t.test('a person logs in, reads the product page, the profile, and logs out, in Chromium', async (t) => {
+  const stack = await startStack({ port: await freePort(), detailsPort: 0, reviewsPort: 0, idpPort: 0, env: {} })
+  t.teardown(() => stack.close())
+  const { url: baseUrl, issuer } = stack
 
   const browser = await launchChromium(t)
   const context = await browser.newContext()
@@ -27,17 +23,30 @@ t.test('a person logs in and out of the example app in Chromium', async (t) => {
   t.match(await page.textContent('body'), 'You are not signed in')
 
   await page.click('#login')
-  await page.waitForURL((url) => url.origin === new URL(idp.issuer).origin)
+  await page.waitForURL((url) => url.origin === issuer)
   await page.fill('input[name="login"]', 'admin')
   await page.fill('input[name="password"]', 'any password')
   await Promise.all([page.waitForLoadState(), page.click('button[type="submit"]')])
-  // Consent, then back through the app's callback to the profile.
+  // Consent, then back through the app's callback to the page the login started from.
   await page.click('button[type="submit"]')
-  await page.waitForURL(`${baseUrl}/profile`)
+  await page.waitForURL(`${baseUrl}/product/0`)
+
+  t.equal(await page.textContent('h1'), 'The Comedy of Errors')
   t.equal(await page.textContent('#who'), 'Admin')
+  t.match(await page.textContent('#details'), 'William Shakespeare', 'details, from the details service')
+  t.equal(await page.locator('#reviews li').count(), 2, 'two reviews, from the reviews service')
+  t.equal(await page.locator('.unavailable').count(), 0, 'no service was unavailable')
+  mkdirSync(ARTIFACTS, { recursive: true })
+  const screenshot = await page.screenshot({ path: new URL('product-page.png', ARTIFACTS).pathname, fullPage: true })
+  t.ok(screenshot.length > 1000, 'a screenshot of the product page was saved')
+
+  await page.click('a[href="/profile"]')
+  await page.waitForURL(`${baseUrl}/profile`)
   t.match(await page.textContent('#roles'), 'Roles: user, admin')
+  t.match(await page.textContent('#scopes'), 'reviews:read')
   t.match(await page.textContent('#claims'), 'admin@example.com')
   t.match(await page.getAttribute('#expiry time', 'datetime'), /^\d{4}-\d\d-\d\dT/)
+  t.notMatch(await page.content(), /eyJ[\w-]+\./, 'no token in the page')
 
   const cookies = await context.cookies(baseUrl)
   const session = cookies.find((c) => c.name === 'oidc.sid')
@@ -47,10 +56,10 @@ t.test('a person logs in and out of the example app in Chromium', async (t) => {
   t.notOk(cookies.some((c) => /^eyJ/.test(c.value)), 'no token in any cookie')
 
   await page.click('#logout')
-  await page.waitForURL((url) => url.origin === new URL(idp.issuer).origin)
+  await page.waitForURL((url) => url.origin === issuer)
   await page.click('button[name="logout"]')
   await page.waitForURL(`${baseUrl}/`)
   t.match(await page.textContent('body'), 'You are not signed in')
-  const guarded = await page.goto(`${baseUrl}/profile`)
-  t.equal(new URL(guarded!.url()).origin, new URL(idp.issuer).origin, 'the profile now sends the browser to log in')
+  const guarded = await page.goto(`${baseUrl}/product/0`)
+  t.equal(new URL(guarded!.url()).origin, issuer, 'the product page now sends the browser to log in')
 })

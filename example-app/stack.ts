@@ -1,0 +1,94 @@
+// The whole example on loopback: the embedded development IdP (unless
+// OIDC_ISSUER names a real one), the `details` and `reviews` resource servers,
+// and `productpage`, the relying party that calls them with the user's token.
+// `npm start` runs it (example-app/start.ts); the tests start the same stack.
+import type { FastifyInstance, FastifyServerOptions } from 'fastify'
+import { buildExampleApp } from './app.js'
+import { startDevIdp, type DevIdp } from './dev-idp.js'
+import { buildDetails, buildReviews } from './services.js'
+
+/** The API audience the embedded IdP issues JWT access tokens for, and the services require. */
+export const API_AUDIENCE = 'urn:bookinfo:api'
+/** Scopes the services know; `reviews` requires `reviews:read`. */
+export const API_SCOPES = 'details:read reviews:read'
+
+export interface StackOptions {
+  /** productpage's port. Default 3000. */
+  port?: number
+  detailsPort?: number
+  reviewsPort?: number
+  /** The embedded IdP's port. Default 4000. */
+  idpPort?: number
+  /** Where the OIDC_* settings are read from. Default `process.env`. */
+  env?: Record<string, string | undefined>
+  logger?: FastifyServerOptions['logger']
+  /** Access-token lifetime of the embedded IdP, seconds. Default 300. */
+  accessTokenTtl?: number
+}
+
+export interface Stack {
+  /** productpage's public URL, e.g. http://localhost:3000 */
+  url: string
+  details: string
+  reviews: string
+  issuer: string
+  /** The embedded IdP, when one was started. */
+  idp?: DevIdp
+  apps: FastifyInstance[]
+  close: () => Promise<void>
+}
+
+async function listen (app: FastifyInstance, port: number): Promise<string> {
+  await app.listen({ port, host: '127.0.0.1' })
+  const address = app.server.address()
+  return `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : port}`
+}
+
+export async function startStack (options: StackOptions = {}): Promise<Stack> {
+  const env = options.env ?? process.env
+  const port = options.port ?? 3000
+  const url = env['OIDC_BASE_URL'] ?? `http://localhost:${port}`
+  const logger = options.logger ?? false
+  const apps: FastifyInstance[] = []
+  let idp: DevIdp | undefined
+  const close = async (): Promise<void> => {
+    for (const app of apps.reverse()) await app.close()
+    await idp?.close()
+  }
+  try {
+    let issuer = env['OIDC_ISSUER']
+    const productpage: Record<string, unknown> = { baseUrl: url, env }
+    const service: Record<string, unknown> = { env }
+    if (issuer === undefined) {
+      idp = await startDevIdp({
+        port: options.idpPort ?? 4000,
+        clients: [{ client_id: 'productpage', client_secret: 'productpage-dev-secret', redirect_uris: [`${url}/auth/callback`], post_logout_redirect_uris: [`${url}/`] }],
+        accounts: { admin: { roles: ['user', 'admin'] } },
+        jwtAccessTokens: { audience: API_AUDIENCE, scope: API_SCOPES },
+        accessTokenTtl: options.accessTokenTtl ?? 300
+      })
+      issuer = idp.issuer
+      // Development defaults only with the embedded IdP: against a real one, every OIDC_* setting comes from the env.
+      Object.assign(productpage, {
+        issuer,
+        clientId: 'productpage',
+        clientSecret: 'productpage-dev-secret',
+        scope: `openid profile email ${API_SCOPES}`,
+        sessionSecret: env['OIDC_SESSION_SECRET'] ?? 'example-app-dev-session-secret-change-me-0123456789'
+      })
+      Object.assign(service, { issuer, audience: API_AUDIENCE })
+    }
+    const details = buildDetails(service, logger)
+    apps.push(await details)
+    const detailsUrl = await listen(apps.at(-1)!, options.detailsPort ?? 3001)
+    apps.push(await buildReviews(service, logger))
+    const reviewsUrl = await listen(apps.at(-1)!, options.reviewsPort ?? 3002)
+    if (env['OIDC_DOWNSTREAMS'] === undefined) productpage['downstreams'] = [detailsUrl, reviewsUrl]
+    apps.push(await buildExampleApp(productpage, { detailsUrl, reviewsUrl }, logger))
+    await listen(apps.at(-1)!, port)
+    return { url, details: detailsUrl, reviews: reviewsUrl, issuer, ...(idp === undefined ? {} : { idp }), apps, close }
+  } catch (err) {
+    await close()
+    throw err
+  }
+}
