@@ -22,8 +22,9 @@ async function call (request: FastifyRequest, url: string): Promise<Section | 'l
     }
     return { ok: true, body: await res.json() as Record<string, unknown> }
   } catch (err) {
-    const code = (err as { code?: string }).code
-    if (code === 'FST_OIDC_DOWNSTREAM_UNAUTHORIZED' || code === 'FST_OIDC_UNAUTHENTICATED') return 'login'
+    // Refused after a refresh and a retry, or the session itself is over (a refused refresh ends it).
+    const { code, statusCode } = err as { code?: string, statusCode?: number }
+    if (statusCode === 401) return 'login'
     request.log.warn({ err: { code, message: (err as Error).message } }, 'downstream call failed')
     return { ok: false, status: null }
   }
@@ -45,8 +46,18 @@ function reviewsHtml (section: Section): string {
   return `<ul id="reviews">${reviews.map((r) => `<li><blockquote>${escapeHtml(r.text)}</blockquote><p>— ${escapeHtml(r.reviewer)}, ${'★'.repeat(r.rating)}</p></li>`).join('')}</ul>`
 }
 
-async function toLogin (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-  return await reply.redirect(`/auth/login?returnTo=${encodeURIComponent(request.url)}`, 302)
+/**
+ * A service refused the user's token: log in again, once. If the services still
+ * refuse the token of a fresh login (a misconfigured audience, say), another
+ * redirect would loop through the IdP forever: say so instead.
+ */
+async function toLogin (request: FastifyRequest<{ Params: { id: string }, Querystring: { reauth?: string } }>, reply: FastifyReply): Promise<FastifyReply> {
+  if (request.query.reauth === undefined) {
+    return await reply.redirect(`/auth/login?returnTo=${encodeURIComponent(`/product/${request.params.id}?reauth=1`)}`, 302)
+  }
+  const body = '<p id="refused">The services refused your access token even after you logged in again: ' +
+    'their audience or scopes do not match what the identity provider issues. <a href="/auth/logout">Log out</a></p>'
+  return await reply.code(401).type('text/html; charset=utf-8').send(page('Access refused', body, request.oidc.user))
 }
 
 export async function buildExampleApp (
@@ -65,8 +76,10 @@ export async function buildExampleApp (
     return reply.type('text/html; charset=utf-8').send(page('Home', body, user))
   })
 
-  app.get<{ Params: { id: string } }>('/product/:id', { preHandler: app.requireAuth() }, async (request, reply) => {
-    const id = encodeURIComponent(request.params.id)
+  app.get<{ Params: { id: string }, Querystring: { reauth?: string } }>('/product/:id', { preHandler: app.requireAuth() }, async (request, reply) => {
+    // Only ids go into the services' URLs (never `..` or another path).
+    if (!/^\d{1,9}$/.test(request.params.id)) return await reply.code(404).type('text/html; charset=utf-8').send(page('No such product', '', request.oidc.user))
+    const id = request.params.id
     const [details, reviews] = await Promise.all([
       call(request, `${downstreams.detailsUrl}/details/${id}`),
       call(request, `${downstreams.reviewsUrl}/reviews/${id}`)

@@ -77,8 +77,25 @@ t.test('a service that refuses the token (after one refresh and retry) sends the
   const refreshesBefore = s.idp!.countGrants('refresh_token')
   const product = await browser.get(`${s.url}/product/0`, { accept: 'text/html' })
   t.equal(product.status, 302)
-  t.equal(product.headers.get('location'), '/auth/login?returnTo=%2Fproduct%2F0', 'back to login')
+  t.equal(product.headers.get('location'), '/auth/login?returnTo=%2Fproduct%2F0%3Freauth%3D1', 'back to login, once')
   t.equal(s.idp!.countGrants('refresh_token'), refreshesBefore + 1, 'one refresh before giving up')
+
+  // The IdP still has its session: the login completes at once, and the services refuse the new token too.
+  const again = await loginAtProvider(browser, new URL(product.headers.get('location')!, s.url))
+  t.equal(again.url, `${s.url}/product/0?reauth=1`)
+  t.equal(again.status, 401, 'no second redirect: no loop through the IdP')
+  t.match(again.body, 'id="refused"')
+  t.equal(s.idp!.countGrants('authorization_code'), 2, 'exactly one more login')
+})
+
+t.test('only product ids reach the services\' URLs', async (t) => {
+  const s = await stack(t)
+  const browser = new Browser()
+  await loginAtProvider(browser, `${s.url}/auth/login`)
+  for (const id of ['0%2F..%2F', 'abc', '1e3', '-1']) {
+    const res = await browser.get(`${s.url}/product/${id}`, { accept: 'text/html' })
+    t.equal(res.status, 404, `/product/${id}`)
+  }
 })
 
 t.test('a service that is down: the product page still renders, saying what is unavailable', async (t) => {

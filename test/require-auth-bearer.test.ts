@@ -85,6 +85,7 @@ t.test('no credentials: 401 with a Bearer challenge; a browser navigation goes t
   const navigation = await fetch(`${s.baseUrl}/api/me`, { headers: { accept: 'text/html' }, redirect: 'manual' })
   t.equal(navigation.status, 302)
   t.equal(navigation.headers.get('location'), '/auth/login?returnTo=%2Fapi%2Fme')
+  t.equal(navigation.headers.get('www-authenticate'), null, 'a redirect carries no challenge')
   const bearerOnly = await fetch(`${s.baseUrl}/api/bearer-only`, { headers: { accept: 'text/html' }, redirect: 'manual' })
   t.equal(bearerOnly.status, 401, 'a bearer-only route never redirects')
   t.equal(bearerOnly.headers.get('www-authenticate'), `Bearer realm="${AUDIENCE}"`)

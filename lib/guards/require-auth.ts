@@ -63,8 +63,10 @@ export function createRequireAuth (runtime: Runtime) {
       }
       const context = request.oidc as RequestContext
       const unauthenticated = async (err: Error): Promise<void> => {
-        if (bearer !== undefined) reply.header('www-authenticate', `Bearer realm="${bearer.realm}"`)
-        if (!accept.has('session') || !isBrowserNavigation(request)) throw err
+        if (!accept.has('session') || !isBrowserNavigation(request)) {
+          if (bearer !== undefined) reply.header('www-authenticate', `Bearer realm="${bearer.realm}"`)
+          throw err
+        }
         reply.header('cache-control', 'no-store')
         await reply.redirect(`${loginPath}?returnTo=${encodeURIComponent(request.url)}`, 302)
       }
