@@ -16,7 +16,8 @@ export interface ResolvedConfig {
   discoveryUrl: string
   postLogoutRedirectUri: string
   downstreams: string[]
-  sessionStore: 'memory' | SessionStore
+  /** `memory`, a `redis://` / `rediss://` URL, or a store object. */
+  sessionStore: 'memory' | string | SessionStore
   allowHttp: boolean
   prefix: string
   refreshLeeway: number
@@ -25,6 +26,8 @@ export interface ResolvedConfig {
   rolesClaim: string
   idTokenSigningAlgs: string[] | undefined
   sessionMaxAge: number
+  /** Seconds without a request after which the session ends (rolling lifetime); 0: off. */
+  sessionIdleTimeout: number
   revokeOnLogout: boolean
   memoryStoreMax: number
   cookieName: string
@@ -189,18 +192,21 @@ export function resolveConfig (options: FastifyOidcOptions = {}): Readonly<Resol
     }
   }
 
-  let sessionStore: 'memory' | SessionStore = 'memory'
+  let sessionStore: 'memory' | string | SessionStore = 'memory'
   const storeOption = options.sessionStore ?? read('OIDC_SESSION_STORE')
   if (typeof storeOption === 'object' && storeOption !== null) {
     sessionStore = storeOption
+  } else if (typeof storeOption === 'string' && URL.canParse(storeOption) && ['redis:', 'rediss:'].includes(new URL(storeOption).protocol)) {
+    sessionStore = storeOption
   } else if (storeOption !== undefined && storeOption !== 'memory') {
-    problems.push(`OIDC_SESSION_STORE: expected memory or a @fastify/session store object, got ${JSON.stringify(String(storeOption).replace(/\/\/[^@/]*@/, '//***@').slice(0, 60))} (Redis URLs are not supported yet)`)
+    problems.push(`OIDC_SESSION_STORE: expected memory, a redis:// or rediss:// URL, or a @fastify/session store object, got ${JSON.stringify(String(storeOption).replace(/\/\/[^@/]*@/, '//***@').slice(0, 60))}`)
   }
 
   const refreshLeeway = numberSetting(options.refreshLeeway, 'OIDC_REFRESH_LEEWAY', 30, 0, 3600)
   const clockTolerance = numberSetting(options.clockTolerance, 'OIDC_CLOCK_TOLERANCE', 60, 0, 300)
   const httpTimeout = numberSetting(options.httpTimeout, 'OIDC_HTTP_TIMEOUT', 5000, 100, 120000)
   const sessionMaxAge = numberSetting(options.sessionMaxAge, 'OIDC_SESSION_MAX_AGE', 8 * 3600, 60, 400 * 24 * 3600)
+  const sessionIdleTimeout = numberSetting(options.sessionIdleTimeout, 'OIDC_SESSION_IDLE_TIMEOUT', 0, 0, 400 * 24 * 3600)
   const memoryStoreMax = numberSetting(options.memoryStoreMax, 'OIDC_MEMORY_STORE_MAX', 10000, 1, 10_000_000)
 
   const idTokenSigningAlgs = pick(options.idTokenSigningAlgs, 'OIDC_ID_TOKEN_ALGS', asList, 'a comma-separated list of JWS algorithms')
@@ -246,6 +252,7 @@ export function resolveConfig (options: FastifyOidcOptions = {}): Readonly<Resol
     rolesClaim,
     idTokenSigningAlgs,
     sessionMaxAge,
+    sessionIdleTimeout,
     revokeOnLogout,
     memoryStoreMax,
     cookieName,

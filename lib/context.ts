@@ -4,6 +4,7 @@ import { forwardFetch, forwardHeaders, sessionRenewal, type Forwarding } from '.
 import { OidcUnauthenticatedError } from './errors.js'
 import { reasonOf } from './idp-errors.js'
 import type { Runtime } from './runtime.js'
+import { withRefreshLock } from './session/refresh-lock.js'
 import { identityOf, keepExpiry, type SessionPayload } from './session/token-vault.js'
 import type { OidcClaims, OidcRequestContext } from './types.js'
 
@@ -53,7 +54,8 @@ export class RequestContext implements OidcRequestContext {
   /** Loads the session's sealed payload (idempotent). A session that no longer opens is dropped. */
   async load (): Promise<boolean> {
     if (this.#payload === null && !this.#ended && this.#request.session?.oidc !== undefined) {
-      this.#payload = await this.#runtime.vault.read(this.#request)
+      const { vault } = this.#runtime
+      this.#payload = vault.active(this.#request) ? await vault.read(this.#request) : null
       if (this.#payload !== null) this.#via = 'session'
       else await this.logout()
     }
@@ -95,14 +97,17 @@ export class RequestContext implements OidcRequestContext {
     const current = this.#payload!
     const request = this.#request
     try {
-      const { payload, stored } = await flights.run(request.session.sessionId, current.tokens.accessToken, async () => {
+      const sessionId = request.session.sessionId
+      const { payload, stored } = await flights.run(sessionId, current.tokens.accessToken, async () => {
         try {
-          const refreshed = await client.refresh(current.tokens, current.claims)
-          const payload: SessionPayload = { ...current, tokens: refreshed.tokens, claims: refreshed.claims ?? current.claims }
-          const stored = await vault.write(request, payload)
-          await request.session.save()
-          audit(request, 'refresh', identityOf(payload))
-          return { payload, stored }
+          return await withRefreshLock(this.#runtime, sessionId, current.tokens.accessToken, async () => {
+            const refreshed = await client.refresh(current.tokens, current.claims)
+            const payload: SessionPayload = { ...current, tokens: refreshed.tokens, claims: refreshed.claims ?? current.claims }
+            const stored = await vault.write(request, payload)
+            await request.session.save()
+            audit(request, 'refresh', identityOf(payload))
+            return { payload, stored }
+          }, (payload, stored) => ({ payload, stored }))
         } catch (err) {
           audit(request, 'refresh_failure', { ...identityOf(current), reason: reasonOf(err, 'refresh_error') })
           throw err
@@ -117,7 +122,7 @@ export class RequestContext implements OidcRequestContext {
       return payload
     } catch (err) {
       const reason = reasonOf(err, 'refresh_error')
-      if (reason === 'invalid_grant' || reason.startsWith('id_token_')) await this.logout()
+      if (reason === 'invalid_grant' || reason === 'session_ended' || reason.startsWith('id_token_')) await this.logout()
       throw err
     }
   }

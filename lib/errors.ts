@@ -32,6 +32,11 @@ export const OidcIdpTimeoutError = createError('FST_OIDC_IDP_TIMEOUT', 'The iden
 // The session store failed — 503
 export const OidcSessionStoreError = createError('FST_OIDC_SESSION_STORE_UNAVAILABLE', 'The session store is unavailable', 503)
 
+// Back-channel logout (OIDC Back-Channel Logout 1.0)
+export const OidcLogoutTokenInvalidError = createError('FST_OIDC_LOGOUT_TOKEN_INVALID', 'The logout token was rejected: %s', 400)
+export const OidcBackchannelUnsupportedError = createError('FST_OIDC_BACKCHANNEL_UNSUPPORTED', 'Back-channel logout needs a session store that can find sessions (memory or Redis)', 501)
+export const OidcMethodNotAllowedError = createError('FST_OIDC_METHOD_NOT_ALLOWED', 'Method not allowed: use %s', 405)
+
 // Guards and session routes
 export const OidcUnauthenticatedError = createError('FST_OIDC_UNAUTHENTICATED', 'Authentication required', 401)
 export const OidcForbiddenError = createError('FST_OIDC_FORBIDDEN', 'Access denied: %s', 403)

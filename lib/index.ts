@@ -14,7 +14,9 @@ import { relyingPartyBearer } from './resource-server/relying-party.js'
 import { registerRoutes } from './routes/index.js'
 import type { Runtime } from './runtime.js'
 import { cookieSigningSecrets } from './session/keys.js'
-import { MemoryStore } from './session/memory-store.js'
+import { openSessionStore } from './session/open-store.js'
+import { RedisStore } from './session/redis-store.js'
+import { SessionIndex } from './session/session-index.js'
 import { TombstoneStore } from './session/tombstones.js'
 import { TokenVault } from './session/token-vault.js'
 import { TransactionCookies } from './session/transaction.js'
@@ -27,6 +29,10 @@ const plugin: FastifyPluginAsync<FastifyOidcOptions> = async function fastifyOid
   const config = resolveConfig(options)
   const info = await discoverProvider(config)
 
+  const innerStore = await openSessionStore(config)
+  if (innerStore instanceof RedisStore && config.sessionStore !== innerStore) fastify.addHook('onClose', async () => { await innerStore.close() })
+  const store = new TombstoneStore(innerStore, config.sessionMaxAge * 1000)
+
   if (!fastify.hasRequestDecorator('cookies')) await fastify.register(fastifyCookie)
   await fastify.register(fastifySession, {
     secret: cookieSigningSecrets(config.sessionSecrets),
@@ -35,10 +41,7 @@ const plugin: FastifyPluginAsync<FastifyOidcOptions> = async function fastifyOid
     // its lifetime is absolute (sessionMaxAge from login) and a request cannot resurrect it after logout.
     saveUninitialized: false,
     rolling: false,
-    store: new TombstoneStore(
-      config.sessionStore === 'memory' ? new MemoryStore({ max: config.memoryStoreMax, ttl: config.sessionMaxAge * 1000 }) : config.sessionStore,
-      config.sessionMaxAge * 1000
-    ),
+    store,
     cookie: { path: '/', httpOnly: true, sameSite: 'lax', secure: config.secureCookies, maxAge: config.sessionMaxAge * 1000 }
   })
 
@@ -54,9 +57,13 @@ const plugin: FastifyPluginAsync<FastifyOidcOptions> = async function fastifyOid
   const runtime: Runtime = {
     config,
     client,
-    vault: new TokenVault(config.sessionSecrets),
+    vault: new TokenVault(config.sessionSecrets, 10_000, config.sessionIdleTimeout * 1000),
     flights: new SingleFlight(),
     audit: createAudit(config.onAudit),
+    store,
+    innerStore,
+    waitMs: config.httpTimeout + 1000,
+    index: new SessionIndex(config.sessionSecrets, innerStore, config.issuer, config.sessionMaxAge * 1000),
     bearer: await relyingPartyBearer(config, info, options)
   }
 
@@ -78,6 +85,10 @@ const plugin: FastifyPluginAsync<FastifyOidcOptions> = async function fastifyOid
   fastify.addHook('onRequest', async (request) => {
     await (request.oidc as RequestContext).load()
   })
+  // A store outage is a 503 the client may retry: say when.
+  fastify.addHook('onError', async (_request, reply, error) => {
+    if ((error as { code?: string }).code === 'FST_OIDC_SESSION_STORE_UNAVAILABLE') reply.header('retry-after', '5')
+  })
   // A session ended in this request (logout, refused refresh) also loses its cookie.
   fastify.addHook('onSend', async (request, reply) => {
     const context = (request as FastifyRequest & { [kContext]?: RequestContext })[kContext]
@@ -94,6 +105,8 @@ export default fastifyOidc
 
 export { resolveConfig } from './config.js'
 export { MemoryStore, type MemoryStoreOptions } from './session/memory-store.js'
+export { RedisStore, type RedisStoreOptions } from './session/redis-store.js'
+export type { SessionStoreCapabilities, OidcSessionStore } from './session/store.js'
 export * from './errors.js'
 export type * from './types.js'
 export { oidcResourceServer } from './resource-server/plugin.js'

@@ -2,6 +2,9 @@ import type { Audit } from './audit.js'
 import type { ResolvedConfig } from './config.js'
 import type { ProviderClient } from './provider/client.js'
 import type { RelyingPartyBearer } from './resource-server/relying-party.js'
+import type { SessionIndex } from './session/session-index.js'
+import type { OidcSessionStore } from './session/store.js'
+import type { TombstoneStore } from './session/tombstones.js'
 import type { SessionPayload, StoredSession, TokenVault } from './session/token-vault.js'
 import type { SingleFlight } from './tokens/single-flight.js'
 
@@ -12,6 +15,13 @@ export interface Runtime {
   vault: TokenVault
   flights: SingleFlight<{ payload: SessionPayload, stored: StoredSession }>
   audit: Audit
+  /** The store @fastify/session uses (tombstones, 503 on failure). */
+  store: TombstoneStore
+  /** The store inside it, with its capabilities (locks, index, replay cache) when it has them. */
+  innerStore: OidcSessionStore
+  index: SessionIndex
+  /** How long a refresh waits for another instance's, milliseconds. */
+  waitMs: number
   /** Bearer tokens, when the `resourceServer` option or `OIDC_AUDIENCE` is given. */
   bearer: RelyingPartyBearer | undefined
 }

@@ -41,7 +41,7 @@ export interface OidcLoginResult {
 
 export type OidcAuditEventType =
   | 'login' | 'login_failure' | 'logout' | 'refresh' | 'refresh_failure'
-  | 'backchannel_logout' | 'basic_auth' | 'basic_auth_failure'
+  | 'backchannel_logout' | 'backchannel_logout_failure' | 'basic_auth' | 'basic_auth_failure'
 
 /** One audit-trail entry. Never holds a token, secret, password or authorization code. */
 export interface OidcAuditEvent {
@@ -89,8 +89,12 @@ export interface FastifyOidcOptions {
   postLogoutRedirectUri?: string
   /** `OIDC_DOWNSTREAMS`: origins allowed to receive the user's access token. */
   downstreams?: string[]
-  /** `OIDC_SESSION_STORE`: `memory` (default) or a store object compatible with `@fastify/session`. */
-  sessionStore?: 'memory' | SessionStore
+  /**
+   * `OIDC_SESSION_STORE`: `memory` (default, one process), a `redis://` / `rediss://` URL
+   * (shared by every instance), or a store object: a `RedisStore` built on your own
+   * `ioredis` client, or any `@fastify/session` store.
+   */
+  sessionStore?: 'memory' | `redis://${string}` | `rediss://${string}` | SessionStore
   /** `OIDC_ALLOW_HTTP`: allow `http:` IdP URLs on non-loopback hosts. */
   allowHttp?: boolean
   /** Route prefix, default `/auth`. */
@@ -107,6 +111,11 @@ export interface FastifyOidcOptions {
   idTokenSigningAlgs?: string[]
   /** `OIDC_SESSION_MAX_AGE`: session lifetime in seconds. Default 28800 (8 h). */
   sessionMaxAge?: number
+  /**
+   * `OIDC_SESSION_IDLE_TIMEOUT`: seconds without a request after which the session ends
+   * (a rolling lifetime inside the absolute `sessionMaxAge`). Default 0: off.
+   */
+  sessionIdleTimeout?: number
   /** `OIDC_REVOKE_ON_LOGOUT`: revoke the refresh token at logout when the IdP can. Default true. */
   revokeOnLogout?: boolean
   /** `OIDC_MEMORY_STORE_MAX`: most sessions the memory store holds. Default 10000. */

@@ -256,12 +256,12 @@ t.test('the message never echoes a secret', async (t) => {
     OIDC_SESSION_SECRET: `${SECRET},${shortSecret}`,
     OIDC_CLIENT_SECRET: clientSecret,
     OIDC_ISSUER: 'https://admin:p4ssw0rd@idp.example.com',
-    OIDC_SESSION_STORE: 'redis://default:r3d1s-pw@cache.example.com:6379',
+    OIDC_SESSION_STORE: 'memcached://default:r3d1s-pw@cache.example.com:11211',
     OIDC_SCOPE: 'profile'
   })
   t.match(message, /OIDC_SESSION_SECRET: every secret must be at least 32 characters/)
   t.match(message, /OIDC_ISSUER: must not contain credentials/)
-  t.match(message, /OIDC_SESSION_STORE: expected memory .*redis:\/\/\*\*\*@cache\.example\.com/)
+  t.match(message, /OIDC_SESSION_STORE: expected memory .*memcached:\/\/\*\*\*@cache\.example\.com/)
   for (const secret of [shortSecret, SECRET, clientSecret, 'p4ssw0rd', 'r3d1s-pw']) {
     t.notOk(message.includes(secret), `does not contain ${secret.slice(0, 4)}…`)
   }

@@ -10,6 +10,7 @@ import { foreignText } from '../escape.js'
 import { safeReturnTo } from '../return-to.js'
 import { randomToken, type LoginTransaction, type TransactionCookies } from '../session/transaction.js'
 import { userClaims, verifyIdToken } from '../tokens/id-token.js'
+import { verifyLogoutToken, type LogoutRequest } from '../tokens/logout-token.js'
 import { parseTokenResponse } from '../tokens/token-response.js'
 import type { AuthorizeParams, OidcClaims, OidcClient, OidcLoginResult, OidcTokenSet } from '../types.js'
 import type { ProviderInfo } from './discovery.js'
@@ -201,6 +202,12 @@ export class ProviderClient implements OidcClient {
       throw translateIdpError(err, 'revocation')
     }
     return true
+  }
+
+  /** Validates a back-channel logout token from this provider (see `verifyLogoutToken`). */
+  async verifyLogoutToken (token: string): Promise<LogoutRequest> {
+    const { config, keys, algorithms } = this.#deps
+    return await verifyLogoutToken(token, { keys, algorithms, issuer: config.issuer, clientId: config.clientId, clockTolerance: config.clockTolerance })
   }
 
   logoutUrl (idToken?: string): string {

@@ -23,7 +23,7 @@ const logSerializers = {
  * regenerated (fixation defence) and the sealed token set stored; on failure
  * nothing is stored and a `login_failure` event says why.
  */
-export function callbackRoute (fastify: FastifyInstance, { client, config, vault, audit }: Runtime): void {
+export function callbackRoute (fastify: FastifyInstance, { client, config, vault, audit, index }: Runtime): void {
   fastify.get('/callback', { logSerializers }, async (request, reply) => {
     // The URL holds the authorization code: never cached, never sent on as a Referer.
     reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer')
@@ -34,6 +34,8 @@ export function callbackRoute (fastify: FastifyInstance, { client, config, vault
       try {
         await request.session.regenerate()
         await vault.write(request, { tokens, claims, provider })
+        // Back-channel logout finds the session by the IdP's sid and the user's sub (linked before it exists).
+        await index.link(request.session.sessionId, { sid: typeof claims['sid'] === 'string' ? claims['sid'] : undefined, sub: claims.sub })
         await request.session.save()
       } catch (err) {
         throw withReason(new OidcSessionStoreError({ cause: err }), 'session_store_error')

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import fastifyFormbody from '@fastify/formbody'
 import type { Runtime } from '../runtime.js'
+import { backchannelLogoutRoute } from './backchannel-logout.js'
 import { callbackRoute } from './callback.js'
 import { oidcErrorHandler } from './error-handler.js'
 import { loginRoute } from './login.js'
@@ -28,5 +29,6 @@ export function registerRoutes (fastify: FastifyInstance, runtime: Runtime): voi
     logoutRoute(routes, runtime)
     refreshRoute(routes, runtime)
     sessionRoute(routes)
+    backchannelLogoutRoute(routes, runtime)
   }, { prefix: runtime.config.prefix })
 }

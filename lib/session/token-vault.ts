@@ -16,6 +16,8 @@ export interface StoredSession {
   v: 1
   sealed: string
   provider: string
+  /** With an idle timeout: when the session ends unless used again (ms since the epoch). */
+  idleUntil?: number
 }
 
 declare module 'fastify' {
@@ -57,34 +59,58 @@ interface CacheEntry {
 export class TokenVault {
   readonly #sealer: Sealer<SessionPayload>
   readonly #opened: LRUCache<string, CacheEntry>
+  readonly #idleMs: number
 
-  constructor (secrets: readonly string[], cacheSize = 10_000) {
+  constructor (secrets: readonly string[], cacheSize = 10_000, idleMs = 0) {
     this.#sealer = new Sealer(deriveKeys(secrets, 'token-set'))
     this.#opened = new LRUCache({ max: cacheSize })
+    this.#idleMs = idleMs
+  }
+
+  /**
+   * The rolling lifetime (idle timeout), when one is set: false when the
+   * session went unused past its deadline; otherwise the deadline moves on —
+   * at most once a minute, so most requests write nothing to the store.
+   */
+  active (request: FastifyRequest): boolean {
+    const idleMs = this.#idleMs
+    if (idleMs === 0) return true
+    const stored = request.session.oidc!
+    const now = Date.now()
+    if (typeof stored.idleUntil === 'number' && stored.idleUntil <= now) return false
+    if (typeof stored.idleUntil !== 'number' || stored.idleUntil - now < idleMs - Math.min(60_000, idleMs / 10)) {
+      keepExpiry(request)
+      request.session.set('oidc', { ...stored, idleUntil: now + idleMs })
+    }
+    return true
   }
 
   /** The session's payload, or `null` when anonymous or unreadable. Re-seals values sealed with an old key. */
   async read (request: FastifyRequest): Promise<SessionPayload | null> {
-    const session = request.session
-    const stored = session?.oidc
+    const opened = await this.open(request.session.oidc, request.session.sessionId)
+    if (opened?.stale === true) await this.write(request, opened.payload)
+    return opened?.payload ?? null
+  }
+
+  /**
+   * Opens what a session id's session holds (e.g. as just re-read from the store):
+   * the payload and whether it was sealed with an old key, or `null`.
+   */
+  async open (stored: StoredSession | undefined, sessionId: string): Promise<{ payload: SessionPayload, stale: boolean } | null> {
     if (stored === undefined || typeof stored.sealed !== 'string') return null
     const hit = this.#opened.get(stored.sealed)
-    if (hit !== undefined && hit.sessionId === session.sessionId) return hit.payload
-    const opened = await this.#sealer.open(stored.sealed, { binding: session.sessionId })
+    if (hit !== undefined && hit.sessionId === sessionId) return { payload: hit.payload, stale: false }
+    const opened = await this.#sealer.open(stored.sealed, { binding: sessionId })
     if (opened === null) return null
-    if (opened.stale) {
-      await this.write(request, opened.payload)
-    } else {
-      this.#opened.set(stored.sealed, { sessionId: session.sessionId, payload: opened.payload })
-    }
-    return opened.payload
+    if (!opened.stale) this.#opened.set(stored.sealed, { sessionId, payload: opened.payload })
+    return opened
   }
 
   /** Seals `payload` into the request's session (saved by `@fastify/session` when the reply is sent). */
   async write (request: FastifyRequest, payload: SessionPayload): Promise<StoredSession> {
     const sessionId = request.session.sessionId
     const sealed = await this.#sealer.seal(payload, { binding: sessionId })
-    const stored: StoredSession = { v: 1, sealed, provider: payload.provider }
+    const stored: StoredSession = { v: 1, sealed, provider: payload.provider, ...(this.#idleMs > 0 ? { idleUntil: Date.now() + this.#idleMs } : {}) }
     // Rewriting a logged-in session (not a login, whose regenerated session holds nothing yet).
     if (request.session.oidc !== undefined) keepExpiry(request)
     request.session.set('oidc', stored)

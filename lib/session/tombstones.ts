@@ -1,15 +1,24 @@
 import type { Session } from 'fastify'
 import type { SessionStore } from '@fastify/session'
 import { LRUCache } from 'lru-cache'
+import { OidcSessionStoreError } from '../errors.js'
 
 type Callback = (err?: unknown) => void
 type GetCallback = (err: unknown, session?: Session | null) => void
 
+/** A store's failure, as the 503 (`FST_OIDC_SESSION_STORE_UNAVAILABLE`) the client gets: never a 500. */
+function unavailable (err: unknown): unknown {
+  return err == null ? err : new OidcSessionStoreError({ cause: err })
+}
+
 /**
- * Wraps a session store so that a destroyed session stays destroyed: a request
- * that loaded the session before logout (a slow page, a refresh in flight) can
- * no longer write it back when it answers. Destroyed ids are remembered, in
- * this process, for as long as the session could have lived.
+ * Wraps the session store `@fastify/session` uses:
+ * - a destroyed session stays destroyed: a request that loaded the session
+ *   before logout (a slow page, a refresh in flight) can no longer write it back
+ *   when it answers. Destroyed ids are remembered, in this process, for as long
+ *   as the session could have lived (the Redis store also keeps them for every
+ *   instance);
+ * - a failing store answers `FST_OIDC_SESSION_STORE_UNAVAILABLE` (503).
  */
 export class TombstoneStore implements SessionStore {
   readonly #inner: SessionStore
@@ -25,7 +34,7 @@ export class TombstoneStore implements SessionStore {
       callback()
       return
     }
-    this.#inner.set(sessionId, session, callback)
+    this.#inner.set(sessionId, session, (err) => callback(unavailable(err)))
   }
 
   get (sessionId: string, callback: GetCallback): void {
@@ -33,11 +42,21 @@ export class TombstoneStore implements SessionStore {
       callback(null, null)
       return
     }
-    this.#inner.get(sessionId, callback)
+    this.#inner.get(sessionId, (err, session) => callback(unavailable(err), session))
   }
 
   destroy (sessionId: string, callback: Callback): void {
     this.#destroyed.set(sessionId, true)
-    this.#inner.destroy(sessionId, callback)
+    this.#inner.destroy(sessionId, (err) => callback(unavailable(err)))
+  }
+
+  /** `get` as a promise (a fresh read of another instance's writes). */
+  async load (sessionId: string): Promise<Session | null> {
+    return await new Promise((resolve, reject) => this.get(sessionId, (err, session) => err == null ? resolve(session ?? null) : reject(err)))
+  }
+
+  /** `destroy` as a promise. */
+  async remove (sessionId: string): Promise<void> {
+    await new Promise<void>((resolve, reject) => this.destroy(sessionId, (err) => err == null ? resolve() : reject(err)))
   }
 }

@@ -1,0 +1,44 @@
+import { createHash } from 'node:crypto'
+import type { FastifyInstance } from 'fastify'
+import { OidcBackchannelUnsupportedError, OidcLogoutTokenInvalidError, OidcMethodNotAllowedError } from '../errors.js'
+import { reasonOf, withReason } from '../idp-errors.js'
+import type { Runtime } from '../runtime.js'
+import { storeCall } from '../session/session-index.js'
+import { MAX_LOGOUT_TOKEN_AGE } from '../tokens/logout-token.js'
+
+/**
+ * `POST /auth/backchannel-logout` (OIDC Back-Channel Logout 1.0): the IdP posts
+ * a `logout_token`; once it is valid and its `jti` was never seen (a replay
+ * cache shared through the session store), every session of its `sid` — or,
+ * without one, of its `sub` — is destroyed, on every instance sharing the
+ * store. 200 with `Cache-Control: no-store` and an empty body; 400 for a
+ * missing, invalid or replayed token (nothing destroyed); 501 when the session
+ * store cannot find sessions; 405 for any other method. No CSRF check: the
+ * caller is the IdP, not a browser, and the token authenticates it.
+ */
+export function backchannelLogoutRoute (fastify: FastifyInstance, { client, config, audit, index, innerStore, store }: Runtime): void {
+  fastify.post('/backchannel-logout', async (request, reply) => {
+    reply.header('cache-control', 'no-store')
+    try {
+      const token = (request.body as Record<string, unknown> | undefined)?.['logout_token']
+      if (typeof token !== 'string' || token === '') throw withReason(new OidcLogoutTokenInvalidError('a single logout_token form parameter is required'), 'logout_token_missing')
+      if (!index.supported || innerStore.claimOnce === undefined) throw withReason(new OidcBackchannelUnsupportedError(), 'backchannel_unsupported')
+      const logout = await client.verifyLogoutToken(token)
+      const jti = createHash('sha256').update(`${config.issuer}\n${logout.jti}`).digest('base64url')
+      const first = await storeCall(innerStore.claimOnce(`jti:${jti}`, (MAX_LOGOUT_TOKEN_AGE + 2 * config.clockTolerance) * 1000))
+      if (!first) throw withReason(new OidcLogoutTokenInvalidError('this logout token was already used'), 'logout_token_replayed')
+      const sessions = await index.find(logout)
+      for (const sessionId of sessions) await storeCall(store.remove(sessionId))
+      audit(request, 'backchannel_logout', { provider: client.name, ...(logout.sub === undefined ? {} : { sub: logout.sub }), ...(logout.sid === undefined ? {} : { sid: logout.sid }) })
+      return await reply.code(200).send()
+    } catch (err) {
+      audit(request, 'backchannel_logout_failure', { provider: client.name, reason: reasonOf(err, 'internal_error') })
+      throw err
+    }
+  })
+  const notAllowed = async (_request: unknown, reply: { header: (name: string, value: string) => unknown }): Promise<never> => {
+    reply.header('allow', 'POST')
+    throw new OidcMethodNotAllowedError('POST')
+  }
+  fastify.route({ method: ['GET', 'PUT', 'DELETE', 'PATCH'], url: '/backchannel-logout', handler: notAllowed })
+}
