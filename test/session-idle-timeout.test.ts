@@ -1,0 +1,49 @@
+// OIDC_SESSION_IDLE_TIMEOUT (`sessionIdleTimeout`): a rolling lifetime inside
+// the absolute one. A session used within the timeout lives on; one left idle
+// past it ends (401, cookie cleared), and the Redis entry itself expires then.
+import { setTimeout as sleep } from 'node:timers/promises'
+import t, { type Test } from 'tap'
+import { Browser, loginAtProvider } from './helpers/browser.js'
+import { buildApp } from './helpers/build-app.js'
+import { freePort, startProvider } from './helpers/provider.js'
+import { redisClient, redisStore, uniquePrefix } from './helpers/redis.js'
+
+async function loggedIn (t: Test, extra: Record<string, unknown> = {}) {
+  const port = await freePort()
+  const idp = await startProvider(t, { appBaseUrl: `http://127.0.0.1:${port}` })
+  const app = await buildApp(t, { port, issuer: idp.issuer, clientId: idp.client.clientId, clientSecret: idp.client.clientSecret, env: { OIDC_SESSION_IDLE_TIMEOUT: '2' }, ...extra })
+  const browser = new Browser()
+  await loginAtProvider(browser, `${app.baseUrl}/auth/login?returnTo=/public`)
+  const status = async (): Promise<number> => (await browser.get(`${app.baseUrl}/private`, { accept: 'application/json' })).status
+  return { app, browser, status }
+}
+
+t.test('a session used every second outlives a 2 s idle timeout', async (t) => {
+  const { status } = await loggedIn(t)
+  for (let i = 0; i < 4; i++) {
+    await sleep(1000)
+    t.equal(await status(), 200, `still active after ${i + 1} s`)
+  }
+})
+
+t.test('a session left idle past the timeout ends: 401 and the cookie is cleared', async (t) => {
+  const { app, browser, status } = await loggedIn(t)
+  t.equal(await status(), 200)
+  await sleep(2300)
+  const res = await browser.get(`${app.baseUrl}/private`, { accept: 'application/json' })
+  t.equal(res.status, 401)
+  t.match(res.headers.getSetCookie().join('\n'), /oidc\.sid=;/, 'the cookie is cleared')
+  t.equal(await status(), 401)
+})
+
+t.test('with Redis, the entry expires with the idle deadline', async (t) => {
+  const prefix = uniquePrefix()
+  const { browser, app } = await loggedIn(t, { sessionStore: redisStore(t, prefix) })
+  const redis = await redisClient(t)
+  const [key] = await redis.keys(`${prefix}sess:*`)
+  const ttl = await redis.pttl(key!)
+  t.ok(ttl > 0 && ttl <= 2000, `the key expires within the idle timeout (${ttl} ms)`)
+  await sleep(2300)
+  t.equal(await redis.exists(key!), 0, 'Redis dropped it by itself')
+  t.equal((await browser.get(`${app.baseUrl}/private`, { accept: 'application/json' })).status, 401)
+})
