@@ -47,6 +47,8 @@ export interface DevIdpClient {
   /** Default `client_secret_basic`, or `none` when there is no secret. */
   token_endpoint_auth_method?: 'client_secret_basic' | 'client_secret_post' | 'none'
   backchannel_logout_uri?: string
+  /** Put `sid` in ID tokens and logout tokens (OIDC Back-Channel Logout 1.0 §2.4). Default false. */
+  backchannel_logout_session_required?: boolean
   /** Default RS256; ES256 keys are in the JWKS as well. */
   id_token_signed_response_alg?: 'RS256' | 'ES256'
 }
@@ -199,6 +201,7 @@ export async function startDevIdp (options: DevIdpOptions): Promise<DevIdp> {
     }
     if (c.client_secret !== undefined) metadata.client_secret = c.client_secret
     if (c.backchannel_logout_uri !== undefined) metadata.backchannel_logout_uri = c.backchannel_logout_uri
+    if (c.backchannel_logout_session_required !== undefined) metadata.backchannel_logout_session_required = c.backchannel_logout_session_required
     if (c.id_token_signed_response_alg !== undefined) metadata.id_token_signed_response_alg = c.id_token_signed_response_alg
     return metadata
   })

@@ -1,10 +1,21 @@
 import { createHash } from 'node:crypto'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { OidcBackchannelUnsupportedError, OidcLogoutTokenInvalidError, OidcMethodNotAllowedError } from '../errors.js'
 import { reasonOf, withReason } from '../idp-errors.js'
 import type { Runtime } from '../runtime.js'
 import { storeCall } from '../session/session-index.js'
 import { MAX_LOGOUT_TOKEN_AGE } from '../tokens/logout-token.js'
+
+/**
+ * The `logout_token` of a form post (Back-Channel Logout 1.0 §2.5), or undefined
+ * when there is not exactly one. Only a form counts: the plugin's routes also
+ * parse JSON and text bodies, which carry no logout token.
+ */
+function logoutTokenOf (request: FastifyRequest): string | undefined {
+  const form = /^application\/x-www-form-urlencoded\s*(?:;|$)/i.test(request.headers['content-type'] ?? '')
+  const token = form ? (request.body as Record<string, unknown>)['logout_token'] : undefined
+  return typeof token === 'string' && token !== '' ? token : undefined
+}
 
 /**
  * `POST /auth/backchannel-logout` (OIDC Back-Channel Logout 1.0): the IdP posts
@@ -20,8 +31,8 @@ export function backchannelLogoutRoute (fastify: FastifyInstance, { client, conf
   fastify.post('/backchannel-logout', async (request, reply) => {
     reply.header('cache-control', 'no-store')
     try {
-      const token = (request.body as Record<string, unknown> | undefined)?.['logout_token']
-      if (typeof token !== 'string' || token === '') throw withReason(new OidcLogoutTokenInvalidError('a single logout_token form parameter is required'), 'logout_token_missing')
+      const token = logoutTokenOf(request)
+      if (token === undefined) throw withReason(new OidcLogoutTokenInvalidError('a single logout_token form parameter is required'), 'logout_token_missing')
       if (!index.supported || innerStore.claimOnce === undefined) throw withReason(new OidcBackchannelUnsupportedError(), 'backchannel_unsupported')
       const logout = await client.verifyLogoutToken(token)
       const jti = createHash('sha256').update(`${config.issuer}\n${logout.jti}`).digest('base64url')
@@ -32,7 +43,8 @@ export function backchannelLogoutRoute (fastify: FastifyInstance, { client, conf
       audit(request, 'backchannel_logout', { provider: client.name, ...(logout.sub === undefined ? {} : { sub: logout.sub }), ...(logout.sid === undefined ? {} : { sid: logout.sid }) })
       return await reply.code(200).send()
     } catch (err) {
-      audit(request, 'backchannel_logout_failure', { provider: client.name, reason: reasonOf(err, 'internal_error') })
+      // Every failure above carries its reason but the session store's (storeCall).
+      audit(request, 'backchannel_logout_failure', { provider: client.name, reason: reasonOf(err, 'session_store_error') })
       throw err
     }
   })

@@ -26,6 +26,11 @@ export interface TestProviderOptions extends Omit<DevIdpOptions, 'clients'> {
   redirectUri?: string
   postLogoutRedirectUri?: string
   backchannelLogoutUri?: string
+  /**
+   * With `backchannelLogoutUri`: the IdP puts its session id (`sid`) in ID tokens and
+   * logout tokens (`backchannel_logout_session_required`). Default true.
+   */
+  backchannelLogoutSessionRequired?: boolean
   idTokenAlg?: 'RS256' | 'ES256'
   /** More clients, registered as given. */
   extraClients?: DevIdpClient[]
@@ -52,6 +57,7 @@ export async function startProvider (t: Teardownable, options: TestProviderOptio
     redirectUri,
     postLogoutRedirectUri,
     backchannelLogoutUri,
+    backchannelLogoutSessionRequired = true,
     idTokenAlg,
     extraClients = [],
     ...idpOptions
@@ -74,7 +80,10 @@ export async function startProvider (t: Teardownable, options: TestProviderOptio
     client.client_secret = clientSecret
     client.token_endpoint_auth_method = 'client_secret_basic'
   }
-  if (backchannelLogoutUri !== undefined) client.backchannel_logout_uri = backchannelLogoutUri
+  if (backchannelLogoutUri !== undefined) {
+    client.backchannel_logout_uri = backchannelLogoutUri
+    client.backchannel_logout_session_required = backchannelLogoutSessionRequired
+  }
   if (idTokenAlg !== undefined) client.id_token_signed_response_alg = idTokenAlg
 
   const idp = await startDevIdp({ ...idpOptions, clients: [client, ...extraClients] })
