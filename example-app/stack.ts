@@ -62,7 +62,14 @@ export async function startStack (options: StackOptions = {}): Promise<Stack> {
     if (issuer === undefined) {
       idp = await startDevIdp({
         port: options.idpPort ?? 4000,
-        clients: [{ client_id: 'productpage', client_secret: 'productpage-dev-secret', redirect_uris: [`${url}/auth/callback`], post_logout_redirect_uris: [`${url}/`] }],
+        clients: [{
+          client_id: 'productpage',
+          client_secret: 'productpage-dev-secret',
+          redirect_uris: [`${url}/auth/callback`],
+          post_logout_redirect_uris: [`${url}/`],
+          backchannel_logout_uri: `${url}/auth/backchannel-logout`,
+          backchannel_logout_session_required: true
+        }],
         accounts: { admin: { roles: ['user', 'admin'] } },
         jwtAccessTokens: { audience: API_AUDIENCE, scope: API_SCOPES },
         accessTokenTtl: options.accessTokenTtl ?? 300

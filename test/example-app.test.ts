@@ -6,7 +6,7 @@ import type { Test } from 'tap'
 import t from 'tap'
 import { buildDetails } from '../example-app/services.js'
 import { API_AUDIENCE, startStack, type Stack } from '../example-app/stack.js'
-import { Browser, loginAtProvider } from './helpers/browser.js'
+import { Browser, loginAtProvider, logoutAtProvider } from './helpers/browser.js'
 import { recordIssuedTokens } from './helpers/issued-tokens.js'
 import { freePort } from './helpers/provider.js'
 
@@ -114,4 +114,14 @@ t.test('the services\' audience is the one the embedded IdP issues JWT access to
   const s = await stack(t)
   t.match(s.issuer, /^http:\/\/127\.0\.0\.1:\d+$/)
   t.match(s.details, /^http:\/\/127\.0\.0\.1:\d+$/)
+})
+
+t.test('a logout at the embedded IdP ends the product page\'s session by back-channel logout', async (t) => {
+  const s = await stack(t)
+  const browser = new Browser()
+  await loginAtProvider(browser, `${s.url}/auth/login`)
+  t.equal((await browser.get(`${s.url}/product/0`, { accept: 'text/html' })).status, 200)
+  await logoutAtProvider(browser, `${s.issuer}/session/end`)
+  const after = await browser.get(`${s.url}/product/0`, { accept: 'text/html' })
+  t.equal(after.status, 302, 'the IdP told productpage: the session is over')
 })

@@ -5,7 +5,7 @@
 // session on A; both instances restarted, the session still works.
 import { setTimeout as sleep } from 'node:timers/promises'
 import t, { type Test } from 'tap'
-import { Browser, loginAtProvider } from './helpers/browser.js'
+import { Browser, loginAtProvider, logoutAtProvider } from './helpers/browser.js'
 import { buildApp, type TestApp } from './helpers/build-app.js'
 import { freePort, startProvider, type TestProvider } from './helpers/provider.js'
 import { redisClient, redisStore, uniquePrefix } from './helpers/redis.js'
@@ -120,4 +120,28 @@ t.test('the Redis store keeps the key count honest: one session key per login, n
     await fetch(`${c.a.baseUrl}/auth/session`)
   }
   t.equal((await redis.keys(`${c.prefix}*`)).length, before, 'anonymous requests wrote nothing')
+})
+
+t.test('logout at the IdP: its back-channel call reaches A and ends the session on A and B', async (t) => {
+  const [portA, portB] = [await freePort(), await freePort()]
+  const idp = await startProvider(t, { appBaseUrl: `http://127.0.0.1:${portA}`, backchannelLogoutUri: `http://127.0.0.1:${portA}/auth/backchannel-logout` })
+  const prefix = uniquePrefix()
+  const start = async (port: number): Promise<TestApp> => await buildApp(t, {
+    port, issuer: idp.issuer, clientId: idp.client.clientId, clientSecret: idp.client.clientSecret, sessionStore: redisStore(t, prefix)
+  })
+  const a = await start(portA)
+  const b = await start(portB)
+  const browser = new Browser()
+  await loginAtProvider(browser, `${a.baseUrl}/auth/login?returnTo=/public`)
+  t.equal((await get(browser, `${b.baseUrl}/private`)).status, 200, 'logged in, seen on B')
+  const redis = await redisClient(t)
+  const index = await redis.keys(`${prefix}idx:*`)
+  t.equal(index.length, 2, 'indexed under the IdP session (sid) and the user (sub)')
+  t.notOk(index.some((key) => key.includes('demo')), 'under keyed hashes: no sub in clear')
+
+  await logoutAtProvider(browser, `${idp.issuer}/session/end`)
+  t.equal(a.events.filter((e) => e.type === 'backchannel_logout').length, 1, 'A received and accepted the logout token')
+  t.equal((await get(browser, `${b.baseUrl}/private`)).status, 401, 'the session is gone on B')
+  t.equal((await get(browser, `${a.baseUrl}/private`)).status, 401, 'and on A')
+  t.equal((await redis.keys(`${prefix}sess:*`)).length, 0, 'no session key left')
 })
