@@ -64,7 +64,10 @@ const refusals: Array<[string, Record<string, unknown> | string, RegExp]> = [
   ['a refresh token type', { active: true, sub: 'alice', aud: API_AUDIENCE, token_type: 'refresh_token' }, /not a bearer access token/],
   ['a DPoP-bound token', { active: true, sub: 'alice', aud: API_AUDIENCE, token_type: 'DPoP' }, /not a bearer access token/],
   ['no subject nor client_id', { active: true, aud: API_AUDIENCE }, /no subject/],
-  ['an empty sub and no client_id', { active: true, sub: '', aud: API_AUDIENCE }, /no subject/]
+  ['an empty sub and no client_id', { active: true, sub: '', aud: API_AUDIENCE }, /the sub claim/],
+  ['an empty sub, with a client_id', { active: true, sub: '', client_id: 'batch-job', aud: API_AUDIENCE }, /the sub claim/],
+  ['a numeric sub, with a client_id', { active: true, sub: 42, client_id: 'batch-job', aud: API_AUDIENCE }, /the sub claim/],
+  ['a null sub, with a client_id', { active: true, sub: null, client_id: 'batch-job', aud: API_AUDIENCE }, /the sub claim/]
 ]
 
 t.test('unacceptable answers: 401 invalid_token', async (t) => {
@@ -77,7 +80,7 @@ t.test('unacceptable answers: 401 invalid_token', async (t) => {
     t.match(res.headers.get('www-authenticate'), /^Bearer realm="[^"]+", error="invalid_token"/, name)
     t.match(res.headers.get('www-authenticate'), reason, name)
   }
-  t.equal(endpoint.calls.length, refusals.length, 'refusals are not cached')
+  t.equal(endpoint.calls.length, refusals.length, 'each token introspected once')
 })
 
 t.test('a client token without sub: its client_id is the subject', async (t) => {

@@ -41,12 +41,14 @@ export class BearerContext implements OidcRequestContext {
     return this.#bearer === null ? null : 'bearer'
   }
 
+  /** A new list on each read (from `rolesClaim`). */
   get roles (): string[] {
     return rolesFrom(this.user, this.#rolesClaim)
   }
 
+  /** A copy on each read: changing it grants nothing. */
   get scopes (): string[] {
-    return this.#bearer?.scopes ?? []
+    return [...this.#bearer?.scopes ?? []]
   }
 
   /** The token's `exp` (Unix seconds), or `null` when unknown or anonymous. */

@@ -1,4 +1,5 @@
 import type { ResolvedConfig } from '../config.js'
+import { OidcConfigError } from '../errors.js'
 import { createBearerAuthenticator, type BearerAuthenticator } from '../guards/require-bearer.js'
 import type { ProviderInfo } from '../provider/discovery.js'
 import type { FastifyOidcOptions } from '../types.js'
@@ -11,29 +12,40 @@ export interface RelyingPartyBearer {
   authenticate: BearerAuthenticator
 }
 
+/** The relying party's settings about its own provider: not for a resource server of another issuer. */
+const OWN_PROVIDER_VARS = ['OIDC_DISCOVERY_URL', 'OIDC_JWKS_URI', 'OIDC_INTROSPECTION_ENDPOINT', 'OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET']
+
 /**
  * Bearer tokens in the relying-party plugin, when its `resourceServer` option
  * (or `OIDC_AUDIENCE`) is given: the same verifier as `oidcResourceServer`,
  * against the plugin's own provider — issuer, discovery URL, the JWKS already
  * discovered, time-out, clock tolerance, http policy and roles claim are the
- * plugin's unless `resourceServer` says otherwise. A verified caller's token is
- * relayed by `request.oidc.fetch` to the plugin's downstreams only.
+ * plugin's unless `resourceServer` says otherwise. A `resourceServer.issuer`
+ * other than the plugin's gets none of the plugin's provider settings (its
+ * discovery URL, JWKS URI, introspection endpoint and client credentials,
+ * options or env vars): its endpoints are discovered from that issuer. An
+ * audience equal to the plugin's client id (the `aud` of its ID tokens) is
+ * refused with `FST_OIDC_CONFIG_INVALID`. A verified caller's token is relayed
+ * by `request.oidc.fetch` to the plugin's downstreams only.
  */
 export async function relyingPartyBearer (config: ResolvedConfig, info: ProviderInfo, options: FastifyOidcOptions): Promise<RelyingPartyBearer | undefined> {
   const env = options.env ?? process.env
   const own = options.resourceServer ?? (env['OIDC_AUDIENCE'] === undefined ? undefined : {})
   if (own === undefined) return undefined
+  const sameProvider = own.issuer === undefined || own.issuer === config.issuer
   const rsConfig = resolveResourceServerConfig({
     issuer: config.issuer,
-    discoveryUrl: config.discoveryUrl,
-    jwksUri: info.endpoints.jwks,
+    ...(sameProvider ? { discoveryUrl: config.discoveryUrl, jwksUri: info.endpoints.jwks } : {}),
     httpTimeout: config.httpTimeout,
     clockTolerance: config.clockTolerance,
     allowHttp: config.allowHttp,
     rolesClaim: config.rolesClaim,
-    env,
+    env: sameProvider ? env : { ...env, ...Object.fromEntries(OWN_PROVIDER_VARS.map((name) => [name, undefined])) },
     ...own
   })
+  if (rsConfig.audiences.includes(config.clientId)) {
+    throw new OidcConfigError('  - OIDC_AUDIENCE: must not be the relying party\'s client id (the aud of its ID tokens, which are no access tokens)')
+  }
   const verifier = await resourceServerVerifier(rsConfig)
   return {
     realm: rsConfig.realm,

@@ -23,6 +23,11 @@ const RFC9068_CLAIMS = ['iss', 'exp', 'aud', 'sub', 'client_id', 'iat', 'jti']
 const BASE_CLAIMS = ['iss', 'exp', 'aud', 'sub', 'iat']
 /** Claims only ID tokens carry: such a token is never an access token, whatever its `typ`. */
 const ID_TOKEN_CLAIMS = ['nonce', 'at_hash', 'c_hash', 's_hash']
+/**
+ * Claims only access tokens carry (granted scopes, or the client it was issued to; `appid` is that client in
+ * Entra ID v1 tokens, whose app-only tokens have no other): one is required unless `typ` is `at+jwt`.
+ */
+const ACCESS_TOKEN_CLAIMS = ['scope', 'scp', 'client_id', 'azp', 'appid']
 
 /** jose error codes that mean "this token is bad" (anything else means the keys could not be had). */
 const TOKEN_FAILURES = new Map([
@@ -58,8 +63,11 @@ export function scopesOf (claims: Record<string, unknown>): string[] {
  * the presence of the required claims (all of RFC 9068's for `at+jwt`;
  * `iss exp aud sub iat` otherwise), `iss` equal, `aud` containing an accepted
  * audience, `nbf` and `exp` (with the clock tolerance), `iat` not in the
- * future, a non-empty `sub`, and no ID-token claim (`nonce`, `at_hash`,
- * `c_hash`, `s_hash`): an ID token is never accepted, whatever its `typ`.
+ * future, a non-empty `sub`, and that it is no ID token: no ID-token claim
+ * (`nonce`, `at_hash`, `c_hash`, `s_hash`), no payload `typ` claim `ID`
+ * (Keycloak's ID tokens, case-insensitive), and — unless the header `typ` is
+ * `at+jwt` — at least one access-token claim (`scope`, `scp`, `client_id`,
+ * `azp` or `appid`), which the ID tokens of Entra ID and others lack.
  *
  * It does NOT check `client_id`'s value, `auth_time`, `acr`, nor sender
  * constraints (`cnf`, DPoP): an API that needs them checks the claims.
@@ -96,6 +104,10 @@ export async function verifyAccessToken (token: string, checks: AccessTokenCheck
   if (payload.iat! > Date.now() / 1000 + checks.clockTolerance) throw invalidToken('the token is issued in the future')
   if (typeof payload.sub !== 'string' || payload.sub === '') throw invalidToken('the token has no subject')
   if (ID_TOKEN_CLAIMS.some((claim) => payload[claim] !== undefined)) throw invalidToken('an ID token is not an access token')
+  if (typeof payload['typ'] === 'string' && payload['typ'].toLowerCase() === 'id') throw invalidToken('an ID token is not an access token')
+  if (typ !== 'at+jwt' && !ACCESS_TOKEN_CLAIMS.some((claim) => payload[claim] !== undefined)) {
+    throw invalidToken('the token has no access-token claim (scope, scp, client_id, azp or appid)')
+  }
   return { claims: payload as OidcClaims, scopes: scopesOf(payload), expiresAt: payload.exp!, method: 'jwt' }
 }
 
