@@ -1,18 +1,39 @@
 import type { FastifyRequest } from 'fastify'
 import type { OidcAuditEvent, OidcAuditEventType } from './types.js'
 
-export type AuditDetails = Partial<Pick<OidcAuditEvent, 'provider' | 'sub' | 'sid' | 'reason'>>
+export type AuditDetails = Partial<Pick<OidcAuditEvent, 'provider' | 'sub' | 'sid' | 'reason' | 'username'>>
 export type Audit = (request: FastifyRequest, type: OidcAuditEventType, details?: AuditDetails) => OidcAuditEvent
+
+/**
+ * A name a client chose (a Basic username), made safe to write in any log:
+ * control characters (CR, LF, ESC of ANSI sequences…) and backslashes are
+ * escaped as `\uXXXX`, so it cannot forge a log line or recolour a terminal;
+ * cut to 200 characters.
+ */
+export function encodeForLog (text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.slice(0, 200).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\\]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+}
 
 /**
  * Builds the audit function: each event is logged through the request's pino
  * logger (`audit` key) and handed to `onAudit`. Events carry identifiers only,
- * never a token, secret, password or authorization code. A throwing `onAudit`
- * is logged and does not change the answer.
+ * never a token, secret, password or authorization code; a username is
+ * encoded (`encodeForLog`). A throwing `onAudit` is logged and does not change
+ * the answer.
  */
 export function createAudit (onAudit?: (event: OidcAuditEvent) => void): Audit {
   return (request, type, details = {}) => {
-    const event: OidcAuditEvent = { type, at: new Date().toISOString(), ...details, ip: request.ip, requestId: String(request.id) }
+    const { username, ...rest } = details
+    const event: OidcAuditEvent = {
+      type,
+      at: new Date().toISOString(),
+      ...rest,
+      ...(username === undefined ? {} : { username: encodeForLog(username) }),
+      ip: request.ip,
+      requestId: String(request.id),
+      route: String(request.routeOptions.url)
+    }
     const failed = type.endsWith('_failure')
     request.log[failed ? 'warn' : 'info']({ audit: event }, `oidc audit: ${type}${event.reason === undefined ? '' : ` (${event.reason})`}`)
     if (onAudit !== undefined) {

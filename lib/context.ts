@@ -34,7 +34,7 @@ export class RequestContext implements OidcRequestContext {
   }
 
   get roles (): string[] {
-    return rolesFrom(this.user, this.#runtime.config.rolesClaim)
+    return rolesFrom(this.user, this.#runtime.config.rolesClaim, this.#runtime.config.clientId)
   }
 
   /** The access token's expiry (Unix seconds), when known. */

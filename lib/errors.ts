@@ -37,6 +37,12 @@ export const OidcLogoutTokenInvalidError = createError('FST_OIDC_LOGOUT_TOKEN_IN
 export const OidcBackchannelUnsupportedError = createError('FST_OIDC_BACKCHANNEL_UNSUPPORTED', 'Back-channel logout needs a session store that can find sessions (memory or Redis)', 501)
 export const OidcMethodNotAllowedError = createError('FST_OIDC_METHOD_NOT_ALLOWED', 'Method not allowed: use %s', 405)
 
+// Delegated authentication (HTTP Basic)
+export const OidcBasicMalformedError = createError('FST_OIDC_BASIC_MALFORMED', 'Malformed Basic credentials: %s', 400)
+export const OidcBasicInsecureTransportError = createError('FST_OIDC_BASIC_INSECURE_TRANSPORT', 'Basic credentials are only accepted over https', 400)
+export const OidcBasicThrottledError = createError('FST_OIDC_BASIC_THROTTLED', 'Too many failed logins: try again later', 429)
+export const OidcAuthenticatorError = createError('FST_OIDC_AUTHENTICATOR_UNAVAILABLE', 'The user directory is unavailable', 503)
+
 // Guards and session routes
 export const OidcUnauthenticatedError = createError('FST_OIDC_UNAUTHENTICATED', 'Authentication required', 401)
 export const OidcForbiddenError = createError('FST_OIDC_FORBIDDEN', 'Access denied: %s', 403)

@@ -3,9 +3,12 @@ import fp from 'fastify-plugin'
 import fastifyCookie from '@fastify/cookie'
 import fastifySession from '@fastify/session'
 import { createAudit } from './audit.js'
+import { resolveBasicConfig } from './basic/config.js'
+import { FailureThrottle } from './basic/throttle.js'
 import { resolveConfig } from './config.js'
 import { RequestContext } from './context.js'
 import { OidcUnknownProviderError } from './errors.js'
+import { createBasicAuthenticator } from './guards/basic.js'
 import { createRequireAuth } from './guards/require-auth.js'
 import { ProviderClient } from './provider/client.js'
 import { discoverProvider } from './provider/discovery.js'
@@ -27,6 +30,7 @@ import type { FastifyOidcOptions } from './types.js'
 const kContext = Symbol('fastify-oidc.context')
 const plugin: FastifyPluginAsync<FastifyOidcOptions> = async function fastifyOidc (fastify: FastifyInstance, options) {
   const config = resolveConfig(options)
+  const basicConfig = resolveBasicConfig(options)
   const info = await discoverProvider(config)
 
   const innerStore = await openSessionStore(config)
@@ -54,17 +58,29 @@ const plugin: FastifyPluginAsync<FastifyOidcOptions> = async function fastifyOid
     keys: idTokenKeys(config, info.endpoints.jwks),
     algorithms: idTokenAlgorithms(config, info.metadata)
   })
+  const audit = createAudit(config.onAudit)
   const runtime: Runtime = {
     config,
     client,
     vault: new TokenVault(config.sessionSecrets, 10_000, config.sessionIdleTimeout * 1000),
     flights: new SingleFlight(),
-    audit: createAudit(config.onAudit),
+    audit,
     store,
     innerStore,
     waitMs: config.httpTimeout + 1000,
     index: new SessionIndex(config.sessionSecrets, innerStore, config.issuer, config.sessionMaxAge * 1000),
-    bearer: await relyingPartyBearer(config, info, options)
+    bearer: await relyingPartyBearer(config, info, options),
+    basic: basicConfig === undefined
+      ? undefined
+      : {
+          realm: basicConfig.realm,
+          authenticate: createBasicAuthenticator({
+            config: basicConfig,
+            throttle: new FailureThrottle(innerStore, config.sessionSecrets, basicConfig.maxFailures, basicConfig.windowMs),
+            audit,
+            baseUrl: config.baseUrl
+          })
+        }
   }
 
   fastify.decorate('oidc', {

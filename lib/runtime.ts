@@ -1,4 +1,5 @@
 import type { Audit } from './audit.js'
+import type { BasicAuthenticator } from './guards/basic.js'
 import type { ResolvedConfig } from './config.js'
 import type { ProviderClient } from './provider/client.js'
 import type { RelyingPartyBearer } from './resource-server/relying-party.js'
@@ -22,6 +23,8 @@ export interface Runtime {
   index: SessionIndex
   /** How long a refresh waits for another instance's, milliseconds. */
   waitMs: number
+  /** Delegated (Basic) authentication, when `authenticate` is given. */
+  basic: { realm: string, authenticate: BasicAuthenticator } | undefined
   /** Bearer tokens, when the `resourceServer` option or `OIDC_AUDIENCE` is given. */
   bearer: RelyingPartyBearer | undefined
 }

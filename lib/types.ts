@@ -52,8 +52,12 @@ export interface OidcAuditEvent {
   sub?: string
   sid?: string
   reason?: string
+  /** Basic authentication: the username given, encoded so that it cannot forge a log line. */
+  username?: string
   ip: string
   requestId: string
+  /** The route's URL pattern (`/api/stock`). */
+  route: string
 }
 
 export interface RequireAuthOptions {
@@ -129,11 +133,39 @@ export interface FastifyOidcOptions {
    * plugin's. Setting `OIDC_AUDIENCE` alone also enables it.
    */
   resourceServer?: OidcResourceServerOptions
+  /**
+   * Delegated authentication: checks HTTP Basic credentials against the application's
+   * own users, for routes guarded with `requireAuth({ accept: ['basic'] })`. The route's
+   * config is `request.routeOptions.config`. Resolve to the user, or `null` for unknown
+   * users and wrong passwords alike; a throw answers 503, never 401.
+   */
+  authenticate?: OidcAuthenticate
+  /** `OIDC_BASIC_REALM`: the realm of the Basic challenge. Default `fastify-oidc`. */
+  basicRealm?: string
+  /** `OIDC_BASIC_ALLOW_HTTP`: accept Basic over plain http to a non-loopback base URL. Default false. */
+  basicAllowHttp?: boolean
+  /** `OIDC_BASIC_MAX_FAILURES`: failed Basic logins per username, and per client IP, before 429. Default 5. */
+  basicMaxFailures?: number
+  /** `OIDC_BASIC_FAILURE_WINDOW`: seconds failures are counted in. Default 300. */
+  basicFailureWindow?: number
   /** Receives every audit event (it is also logged). */
   onAudit?: (event: OidcAuditEvent) => void
   /** Where env vars are read from. Default `process.env`. */
   env?: Record<string, string | undefined>
 }
+
+/** What `authenticate` resolves to for a known user with the right password. */
+export interface OidcBasicUser {
+  /** The user's stable identifier (`request.oidc.user.sub`). */
+  sub: string
+  /** `request.oidc.roles`, checked by `requireAuth({ roles })`. */
+  roles?: string[]
+  /** More claims for `request.oidc.user`. */
+  claims?: Record<string, unknown>
+}
+
+/** The application's check of Basic credentials (delegated authentication). */
+export type OidcAuthenticate = (username: string, password: string, request: FastifyRequest) => Promise<OidcBasicUser | null> | OidcBasicUser | null
 
 /** The Authlib-style low-level client for one provider. */
 export interface OidcClient {

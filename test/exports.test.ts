@@ -34,7 +34,16 @@ const EXPECTED_ERRORS: Record<string, [string, number]> = {
   OidcTokenInvalidError: ['FST_OIDC_TOKEN_INVALID', 401],
   OidcInsufficientScopeError: ['FST_OIDC_INSUFFICIENT_SCOPE', 403],
   OidcBearerRequestInvalidError: ['FST_OIDC_BEARER_REQUEST_INVALID', 400],
-  OidcVerifierUnavailableError: ['FST_OIDC_VERIFIER_UNAVAILABLE', 503]
+  OidcVerifierUnavailableError: ['FST_OIDC_VERIFIER_UNAVAILABLE', 503],
+  // Back-channel logout
+  OidcLogoutTokenInvalidError: ['FST_OIDC_LOGOUT_TOKEN_INVALID', 400],
+  OidcBackchannelUnsupportedError: ['FST_OIDC_BACKCHANNEL_UNSUPPORTED', 501],
+  OidcMethodNotAllowedError: ['FST_OIDC_METHOD_NOT_ALLOWED', 405],
+  // Delegated authentication (HTTP Basic)
+  OidcBasicMalformedError: ['FST_OIDC_BASIC_MALFORMED', 400],
+  OidcBasicInsecureTransportError: ['FST_OIDC_BASIC_INSECURE_TRANSPORT', 400],
+  OidcBasicThrottledError: ['FST_OIDC_BASIC_THROTTLED', 429],
+  OidcAuthenticatorError: ['FST_OIDC_AUTHENTICATOR_UNAVAILABLE', 503]
 }
 
 t.test('default and named fastifyOidc are the same fastify-plugin wrapped function', async (t) => {
@@ -51,6 +60,7 @@ t.test('the other runtime exports', async (t) => {
   t.equal(typeof entry.resolveConfig, 'function')
   t.equal(typeof entry.MemoryStore, 'function')
   t.equal(new entry.MemoryStore().size, 0)
+  t.equal(typeof entry.RedisStore, 'function')
   t.equal(typeof entry.isOidcError, 'function')
 })
 

@@ -6,6 +6,7 @@
 import { sign } from '@fastify/cookie'
 import { decodeProtectedHeader } from 'jose'
 import t from 'tap'
+import { RedisStore } from '../lib/index.js'
 import { cookieSigningSecrets, deriveKeys } from '../lib/session/keys.js'
 import { Browser, loginAtProvider } from './helpers/browser.js'
 import { buildApp, SESSION_SECRET } from './helpers/build-app.js'
@@ -118,4 +119,26 @@ t.test('Redis down: 503 with Retry-After (never a 500, never memory); Redis back
   t.equal(await store.ready(5000), true, 'the store reconnected by itself')
   const again = await loginAtProvider(new Browser(), `${app.baseUrl}/auth/login?returnTo=/private`)
   t.equal(again.status, 200, 'service came back by itself')
+})
+
+t.test('a RedisStore on the application\'s own ioredis client: used, and not closed by the store', async (t) => {
+  const client = await redisClient(t)
+  const prefix = uniquePrefix()
+  const store = new RedisStore({ client, prefix })
+  const port = await freePort()
+  const idp = await startProvider(t, { appBaseUrl: `http://127.0.0.1:${port}` })
+  const app = await buildApp(t, { port, issuer: idp.issuer, clientId: idp.client.clientId, clientSecret: idp.client.clientSecret, sessionStore: store })
+  const browser = new Browser()
+  await loginAtProvider(browser, `${app.baseUrl}/auth/login?returnTo=/private`)
+  t.equal((await client.keys(`${prefix}sess:*`)).length, 1)
+  t.equal(await store.ready(), true)
+  await store.close()
+  t.equal(await client.ping(), 'PONG', 'the application\'s client is still open')
+
+  // A value under a session key that is not a session (another app's, a corruption): anonymous, never a 500.
+  const [key] = await client.keys(`${prefix}sess:*`)
+  for (const value of ['not json', '[1,2]', 'null']) {
+    await client.set(key!, value)
+    t.equal((await browser.get(`${app.baseUrl}/private`, { accept: 'application/json' })).status, 401, JSON.stringify(value))
+  }
 })

@@ -47,3 +47,18 @@ t.test('with Redis, the entry expires with the idle deadline', async (t) => {
   t.equal(await redis.exists(key!), 0, 'Redis dropped it by itself')
   t.equal((await browser.get(`${app.baseUrl}/private`, { accept: 'application/json' })).status, 401)
 })
+
+t.test('turning the idle timeout on keeps existing sessions: their deadline starts at their next request', async (t) => {
+  const port = await freePort()
+  const idp = await startProvider(t, { appBaseUrl: `http://127.0.0.1:${port}` })
+  const prefix = uniquePrefix()
+  const options = { port, issuer: idp.issuer, clientId: idp.client.clientId, clientSecret: idp.client.clientSecret }
+  const before = await buildApp(t, { ...options, sessionStore: redisStore(t, prefix) })
+  const browser = new Browser()
+  await loginAtProvider(browser, `${before.baseUrl}/auth/login?returnTo=/public`)
+  await before.app.close()
+  const after = await buildApp(t, { ...options, sessionStore: redisStore(t, prefix), env: { OIDC_SESSION_IDLE_TIMEOUT: '2' } })
+  t.equal((await browser.get(`${after.baseUrl}/private`, { accept: 'application/json' })).status, 200, 'still logged in')
+  await sleep(2300)
+  t.equal((await browser.get(`${after.baseUrl}/private`, { accept: 'application/json' })).status, 401, 'then idle rules apply')
+})

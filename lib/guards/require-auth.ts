@@ -3,24 +3,32 @@ import type { RequestContext } from '../context.js'
 import { OidcConfigError, OidcForbiddenError, OidcUnauthenticatedError } from '../errors.js'
 import type { Runtime } from '../runtime.js'
 import type { OidcRequestContext, RequireAuthOptions } from '../types.js'
+import { hasBasicCredentials } from '../basic/credentials.js'
+import { basicChallenge } from './basic.js'
 import { checkScopes } from './require-bearer.js'
 
-const SUPPORTED = new Set(['session', 'bearer'])
+const SUPPORTED = new Set(['session', 'bearer', 'basic'])
 
 /** A browser navigation gets a redirect to the login page; an API call gets 401. */
 function isBrowserNavigation (request: FastifyRequest): boolean {
   return (request.method === 'GET' || request.method === 'HEAD') && (request.headers.accept ?? '').includes('text/html')
 }
 
-/** The `accept` list, checked at set-up: `bearer` needs the plugin's `resourceServer` options (or `OIDC_AUDIENCE`). */
+/**
+ * The `accept` list, checked at set-up: `bearer` needs the plugin's
+ * `resourceServer` options (or `OIDC_AUDIENCE`), `basic` its `authenticate`.
+ */
 function acceptOf (options: RequireAuthOptions, runtime: Runtime): Set<string> {
   const accept = options.accept ?? ['session']
   const unsupported = accept.filter((a) => !SUPPORTED.has(a))
   if (unsupported.length > 0 || accept.length === 0) {
-    throw new OidcConfigError(`  - requireAuth accept: ${JSON.stringify(accept)} — 'session' and 'bearer' are available in this version`)
+    throw new OidcConfigError(`  - requireAuth accept: ${JSON.stringify(accept)} — expected some of 'session', 'bearer', 'basic'`)
   }
   if (accept.includes('bearer') && runtime.bearer === undefined) {
     throw new OidcConfigError('  - requireAuth accept: \'bearer\' needs the resourceServer option (or OIDC_AUDIENCE) of fastify-oidc')
+  }
+  if (accept.includes('basic') && runtime.basic === undefined) {
+    throw new OidcConfigError('  - requireAuth accept: \'basic\' needs the authenticate option of fastify-oidc')
   }
   return new Set(accept)
 }
@@ -48,15 +56,22 @@ export function createRequireAuth (runtime: Runtime) {
     const { roles = [], claims } = options
     const loginPath = `${runtime.config.prefix}/login`
     const bearer = accept.has('bearer') ? runtime.bearer : undefined
+    const basic = accept.has('basic') ? runtime.basic : undefined
+    const challenges = [
+      ...(bearer === undefined ? [] : [`Bearer realm="${bearer.realm}"`]),
+      ...(basic === undefined ? [] : [basicChallenge(basic.realm)])
+    ]
 
     /** Roles and the claims predicate, whichever way the caller authenticated. */
     const authorize = (caller: OidcRequestContext): void => {
+      if (caller.via === 'basic' && scopes.length > 0) throw new OidcForbiddenError('insufficient scope')
       const missingRole = roles.find((r) => !caller.roles.includes(r))
       if (missingRole !== undefined) throw new OidcForbiddenError('missing role')
       if (claims !== undefined && !claims(caller.user!)) throw new OidcForbiddenError('claims not accepted')
     }
 
     return async function oidcRequireAuth (request: FastifyRequest, reply: FastifyReply): Promise<void> {
+      if (basic !== undefined && hasBasicCredentials(request)) return authorize(await basic.authenticate(request, reply))
       if (bearer !== undefined) {
         const caller = await bearer.authenticate(request, reply, scopes)
         if (caller !== undefined) return authorize(caller)
@@ -64,7 +79,8 @@ export function createRequireAuth (runtime: Runtime) {
       const context = request.oidc as RequestContext
       const unauthenticated = async (err: Error): Promise<void> => {
         if (!accept.has('session') || !isBrowserNavigation(request)) {
-          if (bearer !== undefined) reply.header('www-authenticate', `Bearer realm="${bearer.realm}"`)
+          if (challenges.length > 0) reply.header('www-authenticate', challenges)
+          if (basic !== undefined) runtime.audit(request, 'basic_auth_failure', { reason: 'missing' })
           throw err
         }
         reply.header('cache-control', 'no-store')

@@ -31,6 +31,7 @@ export class MemoryStore implements SessionStore, SessionStoreCapabilities {
   readonly #index: LRUCache<string, Set<string>>
   readonly #claimed: LRUCache<string, true>
   readonly #locks: LRUCache<string, symbol>
+  readonly #counters: LRUCache<string, number>
   readonly #ttl: number
 
   constructor (options: MemoryStoreOptions = {}) {
@@ -40,6 +41,7 @@ export class MemoryStore implements SessionStore, SessionStoreCapabilities {
     this.#index = new LRUCache({ max, ttl: this.#ttl })
     this.#claimed = new LRUCache({ max, ttl: this.#ttl })
     this.#locks = new LRUCache({ max, ttl: this.#ttl })
+    this.#counters = new LRUCache({ max, ttl: this.#ttl, noUpdateTTL: true })
   }
 
   /** Number of sessions currently held. */
@@ -79,6 +81,17 @@ export class MemoryStore implements SessionStore, SessionStoreCapabilities {
     if (this.#claimed.has(key)) return false
     this.#claimed.set(key, true, { ttl: ttlMs })
     return true
+  }
+
+  async count (key: string, by: number, windowMs: number): Promise<{ count: number, resetMs: number }> {
+    const current = this.#counters.get(key)
+    if (current === undefined) {
+      if (by === 0) return { count: 0, resetMs: 0 }
+      this.#counters.set(key, by, { ttl: windowMs })
+      return { count: by, resetMs: windowMs }
+    }
+    if (by !== 0) this.#counters.set(key, current + by)
+    return { count: current + by, resetMs: this.#counters.getRemainingTTL(key) }
   }
 
   async lock (key: string, ttlMs: number, waitMs: number): Promise<(() => Promise<void>) | null> {

@@ -129,6 +129,17 @@ export class RedisStore implements SessionStore, SessionStoreCapabilities {
     return await this.client.set(this.#key('once', key), '1', 'PX', ttlMs, 'NX') === 'OK'
   }
 
+  async count (key: string, by: number, windowMs: number): Promise<{ count: number, resetMs: number }> {
+    const name = this.#key('count', key)
+    if (by === 0) {
+      const [[, value], [, ttl]] = (await this.client.multi().get(name).pttl(name).exec())! as [[null, string | null], [null, number]]
+      return { count: Number(value ?? 0), resetMs: Math.max(ttl, 0) }
+    }
+    // The window starts with the first increment (PEXPIRE NX, Redis >= 7), atomically.
+    const [[, count], , [, ttl]] = (await this.client.multi().incrby(name, by).pexpire(name, windowMs, 'NX').pttl(name).exec())! as [[null, number], unknown, [null, number]]
+    return { count, resetMs: ttl }
+  }
+
   async lock (key: string, ttlMs: number, waitMs: number): Promise<(() => Promise<void>) | null> {
     const name = this.#key('lock', key)
     const holder = randomUUID()

@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto'
 import { OidcSessionStoreError } from '../errors.js'
+import { withReason } from '../idp-errors.js'
 import { deriveKeys, type DerivedKey } from './keys.js'
 import { isCapable, type OidcSessionStore, type SessionStoreCapabilities } from './store.js'
 
@@ -71,6 +72,6 @@ export async function storeCall<T> (pending: Promise<T>): Promise<T> {
   try {
     return await pending
   } catch (err) {
-    throw new OidcSessionStoreError({ cause: err })
+    throw withReason(new OidcSessionStoreError({ cause: err }), 'session_store_error')
   }
 }

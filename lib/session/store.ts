@@ -20,6 +20,12 @@ export interface SessionStoreCapabilities {
    * its release function, or `null` when it could not be had in time.
    */
   lock: (key: string, ttlMs: number, waitMs: number) => Promise<(() => Promise<void>) | null>
+  /**
+   * Adds `by` (0 reads) to the counter `key`, whose window of `windowMs` starts
+   * with its first increment: resolves to its count and the milliseconds left in
+   * its window (throttling of failed logins).
+   */
+  count: (key: string, by: number, windowMs: number) => Promise<{ count: number, resetMs: number }>
 }
 
 /** A session store, possibly with the plugin's capabilities. */
@@ -28,7 +34,7 @@ export type OidcSessionStore = SessionStore & Partial<SessionStoreCapabilities>
 /** True when the store has every capability. */
 export function isCapable (store: OidcSessionStore): store is SessionStore & SessionStoreCapabilities {
   return typeof store.link === 'function' && typeof store.members === 'function' &&
-    typeof store.claimOnce === 'function' && typeof store.lock === 'function'
+    typeof store.claimOnce === 'function' && typeof store.lock === 'function' && typeof store.count === 'function'
 }
 
 /**
@@ -38,7 +44,7 @@ export function isCapable (store: OidcSessionStore): store is SessionStore & Ses
  */
 export function expiryOf (session: Session, fallbackMs: number): number {
   const expires = session.cookie?.expires
-  const absolute = expires instanceof Date ? expires.getTime() : typeof expires === 'string' ? Date.parse(expires) : Date.now() + fallbackMs
+  const absolute = expires instanceof Date ? expires.getTime() : Date.now() + fallbackMs
   const idle = (session as { oidc?: { idleUntil?: unknown } }).oidc?.idleUntil
   return typeof idle === 'number' ? Math.min(absolute, idle) : absolute
 }

@@ -2,13 +2,14 @@ import type { Session } from 'fastify'
 import type { SessionStore } from '@fastify/session'
 import { LRUCache } from 'lru-cache'
 import { OidcSessionStoreError } from '../errors.js'
+import { withReason } from '../idp-errors.js'
 
 type Callback = (err?: unknown) => void
 type GetCallback = (err: unknown, session?: Session | null) => void
 
 /** A store's failure, as the 503 (`FST_OIDC_SESSION_STORE_UNAVAILABLE`) the client gets: never a 500. */
 function unavailable (err: unknown): unknown {
-  return err == null ? err : new OidcSessionStoreError({ cause: err })
+  return err == null ? err : withReason(new OidcSessionStoreError({ cause: err }), 'session_store_error')
 }
 
 /**
