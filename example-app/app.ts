@@ -2,7 +2,7 @@
 // access token's expiry, never the token), and a product page assembled from
 // the `details` and `reviews` services, called with the user's access token.
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
-import fastifyOidc, { type FastifyOidcOptions } from '../lib/index.js'
+import fastifyOidc, { type FastifyOidcOptions, type OidcAuditEvent } from '../lib/index.js'
 import { escapeHtml, page } from './pages.js'
 
 export interface Downstreams {
@@ -66,7 +66,32 @@ export async function buildExampleApp (
   logger: FastifyServerOptions['logger'] = true
 ): Promise<FastifyInstance> {
   const app = Fastify({ logger })
-  await app.register(fastifyOidc, options)
+  // The last audit events, for /admin/audit (a real app would ship them to its log store).
+  const audit: OidcAuditEvent[] = []
+  await app.register(fastifyOidc, {
+    ...options,
+    onAudit: (event) => {
+      audit.push(event)
+      if (audit.length > 50) audit.shift()
+      options.onAudit?.(event)
+    }
+  })
+
+  // Stock levels: for people (session) and for scripts with the Basic credentials of the users table.
+  app.get('/api/stock', { preHandler: app.requireAuth({ accept: ['session', 'basic'] }) }, async (request) => ({
+    stock: [{ id: '0', title: 'The Comedy of Errors', available: 12 }],
+    requestedBy: request.oidc.user?.sub,
+    via: request.oidc.via
+  }))
+
+  // The audit trail, for admins (the embedded IdP's "admin" user, or the "auditor" account with Basic).
+  app.get('/admin/audit', { preHandler: app.requireAuth({ accept: ['session', 'basic'], roles: ['admin'] }) }, async (request, reply) => {
+    const columns = ['at', 'type', 'reason', 'sub', 'username', 'route', 'ip'] as const
+    const rows = [...audit].reverse()
+      .map((event) => `<tr>${columns.map((c) => `<td>${escapeHtml(event[c] ?? '')}</td>`).join('')}</tr>`).join('')
+    const table = `<table id="audit"><tr>${columns.map((c) => `<th>${c}</th>`).join('')}</tr>${rows}</table>`
+    return reply.type('text/html; charset=utf-8').send(page('Audit trail', table, request.oidc.user))
+  })
 
   app.get('/', async (request, reply) => {
     const user = request.oidc.user

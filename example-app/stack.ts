@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import { buildExampleApp } from './app.js'
 import { startDevIdp, type DevIdp } from './dev-idp.js'
 import { buildDetails, buildReviews } from './services.js'
+import { openUsersTable } from './users.js'
 
 /** The API audience the embedded IdP issues JWT access tokens for, and the services require. */
 export const API_AUDIENCE = 'urn:bookinfo:api'
@@ -57,7 +58,7 @@ export async function startStack (options: StackOptions = {}): Promise<Stack> {
   }
   try {
     let issuer = env['OIDC_ISSUER']
-    const productpage: Record<string, unknown> = { baseUrl: url, env }
+    const productpage: Record<string, unknown> = { baseUrl: url, env, authenticate: (await openUsersTable()).authenticate }
     const service: Record<string, unknown> = { env }
     if (issuer === undefined) {
       idp = await startDevIdp({

@@ -125,3 +125,31 @@ t.test('a logout at the embedded IdP ends the product page\'s session by back-ch
   const after = await browser.get(`${s.url}/product/0`, { accept: 'text/html' })
   t.equal(after.status, 302, 'the IdP told productpage: the session is over')
 })
+
+t.test('/api/stock with the Basic credentials of the users table; /admin/audit for admins only', async (t) => {
+  const s = await stack(t)
+  const basicAuth = (user: string, password: string): string => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`
+  const stock = await fetch(`${s.url}/api/stock`, { headers: { authorization: basicAuth('warehouse', 'stock-demo-password') } })
+  t.equal(stock.status, 200)
+  t.match(await stock.json(), { requestedBy: 'local:warehouse', via: 'basic', stock: [{ id: '0' }] })
+  t.equal(stock.headers.get('set-cookie'), null, 'no session for a script')
+  const wrong = await fetch(`${s.url}/api/stock`, { headers: { authorization: basicAuth('warehouse', 'guess') } })
+  t.equal(wrong.status, 401)
+  t.match(wrong.headers.get('www-authenticate'), /^Basic realm=/)
+
+  t.equal((await fetch(`${s.url}/admin/audit`, { headers: { authorization: basicAuth('warehouse', 'stock-demo-password') } })).status, 403, 'not an admin')
+  const audit = await fetch(`${s.url}/admin/audit`, { headers: { authorization: basicAuth('auditor', 'audit-demo-password'), accept: 'text/html' } })
+  t.equal(audit.status, 200)
+  const html = await audit.text()
+  t.match(html, /<td>basic_auth_failure<\/td><td>unknown_user_or_bad_password<\/td><td><\/td><td>warehouse<\/td><td>\/api\/stock<\/td>/, 'the failed login, with its reason')
+  t.match(html, /<td>basic_auth<\/td><td><\/td><td>local:warehouse<\/td>/)
+  t.notMatch(html, /stock-demo-password|guess/, 'no password on the page')
+
+  const browser = new Browser()
+  await loginAtProvider(browser, `${s.url}/auth/login`, { login: 'admin' })
+  t.equal((await browser.get(`${s.url}/admin/audit`, { accept: 'text/html' })).status, 200, 'the IdP\'s admin user (session) too')
+  const demo = new Browser()
+  await loginAtProvider(demo, `${s.url}/auth/login`)
+  t.equal((await demo.get(`${s.url}/admin/audit`, { accept: 'text/html' })).status, 403, 'demo is no admin')
+  t.equal((await demo.get(`${s.url}/api/stock`, { accept: 'application/json' })).status, 200, 'people with a session see the stock too')
+})
