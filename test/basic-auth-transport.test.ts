@@ -39,3 +39,16 @@ t.test('an https base URL behind a TLS-terminating proxy: accepted when the prox
   t.equal(clear.statusCode, 400)
   t.equal(clear.json().code, 'FST_OIDC_BASIC_INSECURE_TRANSPORT')
 })
+
+t.test('Basic settings default from process.env when no env option is given', async (t) => {
+  const op = await startHostileOp(t)
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(fastifyOidc, {
+    issuer: op.issuer, clientId: op.clientId, clientSecret: op.clientSecret!, baseUrl: 'http://127.0.0.1:3000', sessionSecret: SESSION_SECRET, authenticate: authenticateWith(usersTable(USERS))
+  })
+  app.get('/basic', { preHandler: app.requireAuth({ accept: ['basic'] }) }, async (request) => ({ sub: request.oidc.user?.sub }))
+  const res = await app.inject({ url: '/basic', headers: { authorization: basic('alice', 'wrong') } })
+  t.equal(res.statusCode, 401)
+  t.equal(res.headers['www-authenticate'], 'Basic realm="fastify-oidc", charset="UTF-8"', 'the default realm')
+})

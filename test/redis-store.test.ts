@@ -137,8 +137,22 @@ t.test('a RedisStore on the application\'s own ioredis client: used, and not clo
 
   // A value under a session key that is not a session (another app's, a corruption): anonymous, never a 500.
   const [key] = await client.keys(`${prefix}sess:*`)
-  for (const value of ['not json', '[1,2]', 'null']) {
+  for (const value of ['not json', '[1,2]', 'null', '42']) {
     await client.set(key!, value)
     t.equal((await browser.get(`${app.baseUrl}/private`, { accept: 'application/json' })).status, 401, JSON.stringify(value))
   }
+})
+
+t.test('a RedisStore without a URL connects to 127.0.0.1:6379; a session already expired is deleted, not written', async (t) => {
+  const prefix = uniquePrefix()
+  const store = new RedisStore({ prefix })
+  t.teardown(() => store.close())
+  t.equal(await store.ready(), true)
+  const redis = await redisClient(t)
+  const set = async (expires: Date): Promise<void> => await new Promise((resolve, reject) =>
+    store.set('expiring-id', { cookie: { expires } } as never, (err) => err == null ? resolve() : reject(err)))
+  await set(new Date(Date.now() + 60_000))
+  t.equal(await redis.exists(`${prefix}sess:expiring-id`), 1)
+  await set(new Date(Date.now() - 1000))
+  t.equal(await redis.exists(`${prefix}sess:expiring-id`), 0, 'an expired session is removed')
 })

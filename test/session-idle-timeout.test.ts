@@ -62,3 +62,34 @@ t.test('turning the idle timeout on keeps existing sessions: their deadline star
   await sleep(2300)
   t.equal((await browser.get(`${after.baseUrl}/private`, { accept: 'application/json' })).status, 401, 'then idle rules apply')
 })
+
+/** A store that never expires anything itself (a bare map): only the checks on read can end a session. */
+function bareStore (): { get: Function, set: Function, destroy: Function } {
+  const sessions = new Map<string, unknown>()
+  return {
+    get: (id: string, cb: (err: unknown, s?: unknown) => void) => cb(null, sessions.get(id) ?? null),
+    set: (id: string, s: unknown, cb: (err?: unknown) => void) => { sessions.set(id, JSON.parse(JSON.stringify(s))); cb() },
+    destroy: (id: string, cb: (err?: unknown) => void) => { sessions.delete(id); cb() }
+  }
+}
+
+t.test('the idle timeout is enforced on read too, with a store that expires nothing', async (t) => {
+  const { app, browser, status } = await loggedIn(t, { sessionStore: bareStore() as never })
+  t.equal(await status(), 200)
+  await sleep(2300)
+  const res = await browser.get(`${app.baseUrl}/private`, { accept: 'application/json' })
+  t.equal(res.status, 401, 'past its idle deadline, the stored session is refused')
+  t.match(res.headers.getSetCookie().join('\n'), /oidc\.sid=;/)
+})
+
+t.test('a store without locks still refreshes (single-flight in this process)', async (t) => {
+  const port = await freePort()
+  const idp = await startProvider(t, { appBaseUrl: `http://127.0.0.1:${port}`, accessTokenTtl: 1 })
+  const app = await buildApp(t, { port, issuer: idp.issuer, clientId: idp.client.clientId, clientSecret: idp.client.clientSecret, refreshLeeway: 0, sessionStore: bareStore() as never })
+  const browser = new Browser()
+  await loginAtProvider(browser, `${app.baseUrl}/auth/login?returnTo=/public`)
+  await sleep(1200)
+  const results = await Promise.all([1, 2, 3].map(async () => (await browser.get(`${app.baseUrl}/token`, { accept: 'application/json' })).status))
+  t.same(results, [200, 200, 200])
+  t.equal(idp.countGrants('refresh_token'), 1)
+})
