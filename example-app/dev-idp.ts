@@ -90,6 +90,11 @@ export interface DevIdpOptions {
   }
   /** Filter oidc-provider's start-up warnings. Default true. */
   quiet?: boolean
+  /**
+   * Claims added to every JWT access token, e.g. to issue tokens of the size
+   * real IdPs issue (the benchmark does). Default none.
+   */
+  extraAccessTokenClaims?: Record<string, unknown>
 }
 
 export interface LogEntry {
@@ -222,11 +227,13 @@ export async function startDevIdp (options: DevIdpOptions): Promise<DevIdp> {
   const configuration: Configuration = {
     clients,
     jwks: { keys: await signingKeys() },
+    ...(options.extraAccessTokenClaims === undefined ? {} : { extraTokenClaims: async () => options.extraAccessTokenClaims }),
     findAccount,
     conformIdTokenClaims: false,
     claims: {
       openid: ['sub'],
-      profile: ['name', ROLES_CLAIM],
+      // Only the claims an account has are issued (the default accounts have name and roles).
+      profile: ['name', 'given_name', 'family_name', 'preferred_username', 'locale', ROLES_CLAIM],
       email: ['email', 'email_verified'],
       [ROLES_CLAIM]: [ROLES_CLAIM]
     },

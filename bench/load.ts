@@ -1,0 +1,50 @@
+// One autocannon run against one server (from the orchestrator's process, never
+// the server's), with latencies recorded from each response at sub-millisecond
+// precision (autocannon's own histogram counts whole milliseconds).
+import autocannon from 'autocannon'
+
+export interface LoadOptions {
+  url: string
+  headers: Record<string, string>
+  seconds: number
+  connections: number
+}
+
+export interface LoadResult {
+  /** 2xx answers per second. */
+  rps: number
+  /** Milliseconds. */
+  p50: number
+  p99: number
+  /** Answers other than 2xx, connection errors and time-outs: any of them makes the run suspect. */
+  non2xx: number
+  errors: number
+}
+
+function percentile (sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return Number.NaN
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!
+}
+
+export async function load (options: LoadOptions): Promise<LoadResult> {
+  const latencies: number[] = []
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon({
+      url: options.url,
+      headers: options.headers,
+      duration: options.seconds,
+      connections: options.connections
+    }, (err: unknown, res: autocannon.Result) => err == null ? resolve(res) : reject(err))
+    instance.on('response', (_client, statusCode, _bytes, responseTime) => {
+      if (statusCode >= 200 && statusCode < 300) latencies.push(responseTime)
+    })
+  })
+  const sorted = Float64Array.from(latencies).sort()
+  return {
+    rps: result['2xx'] / result.duration,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts
+  }
+}

@@ -1,0 +1,143 @@
+// The tables `npm run bench` prints (Markdown, pasted as is into the README).
+import type { LoadResult } from './load.js'
+import type { SessionSizes } from './sizes.js'
+import { ROWS, type RowDef } from './spec.js'
+import type { StoreRssResult } from './store-rss.js'
+
+export interface RowReport {
+  row: RowDef
+  rounds: LoadResult[]
+  /** Bytes, after the last round. */
+  rss: number
+  /** Bytes of the credential header's value a client sends (cookie or authorization). */
+  credentialBytes: number
+}
+
+export interface Target {
+  label: string
+  value: number
+  goal: number
+  /** Undefined when a row it needs did not run. */
+  met: boolean | undefined
+}
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
+const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MB`
+const ms = (value: number): string => value < 10 ? value.toFixed(2) : value.toFixed(1)
+const int = (value: number): string => Math.round(value).toLocaleString('en-US')
+const ratio = (value: number): string => Number.isFinite(value) ? `${value.toFixed(2)}x` : 'n/a'
+
+/** Median requests/s of a row's rounds. */
+export function medianRps (report: RowReport): number {
+  return median(report.rounds.map((r) => r.rps))
+}
+
+export function throughputTable (reports: RowReport[], skipped: Array<{ row: RowDef, reason: string }>): string {
+  const bare = reports.find((r) => r.row.kind === 'bare')
+  const bareRps = bare === undefined ? Number.NaN : medianRps(bare)
+  const lines = [
+    '| # | server | req/s (median) | vs bare | p50 ms | p99 ms | RSS after load | rounds req/s |',
+    '|---:|---|---:|---:|---:|---:|---:|---|'
+  ]
+  const all = [...reports.map((r) => ({ row: r.row, report: r })), ...skipped.map((s) => ({ row: s.row, skipped: s }))]
+  for (const entry of all.sort((a, b) => ROWS.indexOf(a.row) - ROWS.indexOf(b.row))) {
+    if ('skipped' in entry && entry.skipped !== undefined) {
+      lines.push(`| ${entry.row.id} | ${entry.skipped.row.label} | skipped | | | | | see note |`)
+      continue
+    }
+    const report = (entry as { report: RowReport }).report
+    const rps = medianRps(report)
+    lines.push(`| ${report.row.id} | ${report.row.label} | ${int(rps)} | ${ratio(rps / bareRps)} | ` +
+      `${ms(median(report.rounds.map((r) => r.p50)))} | ${ms(median(report.rounds.map((r) => r.p99)))} | ${mb(report.rss)} | ` +
+      `${report.rounds.map((r) => int(r.rps)).join(' / ')} |`)
+  }
+  return lines.join('\n')
+}
+
+/** Rounds in which a row answered anything but 2xx or had connection errors. */
+export function anomalies (reports: RowReport[]): string[] {
+  return reports.flatMap((r) => r.rounds.flatMap((round, i) => round.non2xx > 0 || round.errors > 0
+    ? [`row ${r.row.id}, round ${i + 1}: ${round.non2xx} non-2xx answers, ${round.errors} errors/time-outs`]
+    : []))
+}
+
+export function targets (reports: RowReport[], sizes: SessionSizes | undefined): Target[] {
+  const rps = (id: string): number => {
+    const report = reports.find((r) => r.row.id === id)
+    return report === undefined ? Number.NaN : medianRps(report)
+  }
+  const target = (label: string, value: number, goal: number): Target =>
+    ({ label, value, goal, met: Number.isNaN(value) ? undefined : value >= goal })
+  const list = [
+    target('(3) / (2): requireAuth, memory store, vs @fastify/session plain', rps('3') / rps('2'), 0.9),
+    target('(3) / (5): requireAuth, memory store, vs express-openid-connect', rps('3') / rps('5'), 6),
+    target('(4) / (2): requireAuth, Redis store, vs @fastify/session plain', rps('4') / rps('2'), 0.5),
+    target('(7) / (10): requireBearer RS256 vs raw jose (no cache)', rps('7') / rps('10'), 1),
+    target('(7) / (9): requireBearer RS256 vs fastify-jwt-jwks (no cache)', rps('7') / rps('9'), 1)
+  ]
+  if (sizes !== undefined) {
+    // The goal is a ceiling: expressed as raw / sealed >= 1 / 1.4.
+    const value = sizes.sealed / sizes.tokenSet
+    list.push({ label: 'sealed session / raw token set (bytes)', value, goal: 1.4, met: value <= 1.4 })
+  }
+  return list
+}
+
+export function targetLines (list: Target[]): string {
+  return list.map((t) => {
+    const sign = t.label.startsWith('sealed') ? '<=' : '>='
+    const status = t.met === undefined ? 'not measured' : t.met ? 'met' : 'MISSED'
+    return `- ${t.label}: ${ratio(t.value)} (target ${sign} ${t.goal}x) — ${status}`
+  }).join('\n')
+}
+
+export function sizeTable (sizes: SessionSizes, cookies: Array<{ label: string, bytes: number }>): string {
+  const pct = (a: number, b: number): string => `${(a / b).toFixed(2)}x`
+  const lines = [
+    '| what | bytes |',
+    '|---|---:|',
+    `| access token (RS256 JWT, ${sizes.claimCounts.accessToken} claims) | ${int(sizes.jwts.accessToken)} |`,
+    `| ID token (RS256 JWT, ${sizes.claimCounts.idToken} claims) | ${int(sizes.jwts.idToken)} |`,
+    `| refresh token | ${int(sizes.jwts.refreshToken)} |`,
+    `| raw token set (JSON: the three tokens, type, expiry, scope) | ${int(sizes.tokenSet)} |`,
+    `| user claims (JSON) | ${int(sizes.claims)} |`,
+    `| what is sealed: token set + claims + provider (JSON) | ${int(sizes.payload)} |`,
+    `| sealed (JWE dir + A256GCM, compact) | ${int(sizes.sealed)} (${pct(sizes.sealed, sizes.tokenSet)} the raw token set, ${pct(sizes.sealed, sizes.payload)} what it seals) |`,
+    `| memory-store entry per session (JSON snapshot) | ${int(sizes.storeEntry)} (${pct(sizes.storeEntry, sizes.tokenSet)} the raw token set) |`,
+    `| what-if, not in the library: sealed without the claims (they are in the ID token) | ${int(sizes.whatIf.withoutClaims)} (${pct(sizes.whatIf.withoutClaims, sizes.tokenSet)}) |`,
+    `| what-if, not in the library: deflate, then seal | ${int(sizes.whatIf.deflated)} (${pct(sizes.whatIf.deflated, sizes.tokenSet)}) |`,
+    `| what-if, not in the library: without the claims, deflate, then seal | ${int(sizes.whatIf.deflatedWithoutClaims)} (${pct(sizes.whatIf.deflatedWithoutClaims, sizes.tokenSet)}) |`,
+    ...cookies.map((c) => `| cookie sent on each request: ${c.label} | ${int(c.bytes)} |`)
+  ]
+  return lines.join('\n')
+}
+
+export function rssTable (results: StoreRssResult[]): string {
+  const counts = [...new Set(results.map((r) => r.sessions))].sort((a, b) => a - b)
+  const cell = (r: StoreRssResult | undefined): string => r === undefined
+    ? 'n/a'
+    : `${mb(r.rssAfter)} (+${mb(r.rssAfter - r.rssBefore)}, ${int((r.rssAfter - r.rssBefore) / r.sessions)} B/session; heap +${int((r.heapAfter - r.heapBefore) / r.sessions)} B/session)`
+  const linked = results.some((r) => r.linked) ? ', with its session index' : ''
+  const lines = [
+    `| sessions | fastify-oidc MemoryStore (sealed${linked}): RSS | the same token sets and claims as plain objects in a Map: RSS |`,
+    '|---:|---|---|'
+  ]
+  for (const n of counts) {
+    lines.push(`| ${int(n)} | ${cell(results.find((r) => r.sessions === n && r.kind === 'sealed'))} | ${cell(results.find((r) => r.sessions === n && r.kind === 'plain'))} |`)
+  }
+  return lines.join('\n')
+}
+
+/** Rows the issue does not list, and what they are compared with. */
+export function referenceLines (reports: RowReport[]): string {
+  const find = (id: string): RowReport | undefined => reports.find((r) => r.row.id === id)
+  return reports.filter((r) => r.row.note !== undefined).map((r) => {
+    const three = find('3')
+    const versus = three === undefined ? '' : `; (3) / (${r.row.id}) = ${ratio(medianRps(three) / medianRps(r))}`
+    return `- (${r.row.id}) ${r.row.label} — ${r.row.note}${versus}`
+  }).join('\n')
+}

@@ -1,0 +1,147 @@
+// `npm run bench`: side-by-side throughput of fastify-oidc's guards against a
+// bare Fastify route and the peers a user would pick instead, then the size and
+// memory of a session. Every server runs in its own child process on loopback;
+// autocannon drives it from this process. Rows are warmed up, then measured in
+// interleaved rounds (each round visits every row, starting one row later than
+// the round before) so that drift of the machine hits every row alike. Only
+// ratios within one run mean something on a shared machine.
+//
+// Environment: BENCH_DURATION (seconds per round per row, default 5),
+// BENCH_WARMUP (seconds, default 2), BENCH_ROUNDS (default 3),
+// BENCH_CONNECTIONS (default 10), BENCH_ROWS (e.g. "1,2,3"), BENCH_SIZES=0
+// (skip the size/memory part), BENCH_PROFILE (row ids whose server runs with
+// --cpu-prof; profiles go to BENCH_PROFILE_DIR, default <tmp>/fastify-oidc-bench-profiles),
+// BENCH_REDIS_URL (row 4, default redis://127.0.0.1:6379), BENCH_TSX=1 (run the
+// servers from the TypeScript sources through tsx instead of compiling them first).
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { compileServers, prepareRows, TSX_RUNTIME } from './harness.js'
+import { load } from './load.js'
+import { anomalies, referenceLines, rssTable, sizeTable, targetLines, targets, throughputTable, type RowReport } from './report.js'
+import { measureSession, storeRss, type SessionSample } from './sizes.js'
+import { ROWS } from './spec.js'
+import type { StoreRssResult } from './store-rss.js'
+
+function setting (name: string, fallback: number): number {
+  const raw = process.env[name]
+  if (raw === undefined || raw === '') return fallback
+  const value = Number(raw)
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name}: expected a positive number, got ${JSON.stringify(raw)}`)
+  return value
+}
+const ids = (name: string): string[] | undefined => process.env[name]?.split(',').map((s) => s.trim()).filter((s) => s !== '')
+
+const seconds = setting('BENCH_DURATION', 5)
+const warmup = setting('BENCH_WARMUP', 2)
+const rounds = setting('BENCH_ROUNDS', 3)
+const connections = setting('BENCH_CONNECTIONS', 10)
+const only = ids('BENCH_ROWS')
+const profiled = new Set(ids('BENCH_PROFILE') ?? [])
+const profileDir = process.env['BENCH_PROFILE_DIR'] ?? join(tmpdir(), 'fastify-oidc-bench-profiles')
+const withSizes = process.env['BENCH_SIZES'] !== '0'
+const rows = ROWS.filter((row) => only === undefined || only.includes(row.id))
+
+const started = Date.now()
+const log = (line: string): void => { console.error(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`) }
+
+function cpuModel (): string {
+  try {
+    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('model name'))
+    if (line !== undefined) return line.split(':')[1]!.trim()
+  } catch {}
+  return cpus()[0]?.model ?? 'unknown'
+}
+
+const loadAverage = (): string => loadavg().map((l) => l.toFixed(1)).join(' ')
+const machine = `${availableParallelism()} cores (nproc), ${cpuModel()}, Node.js ${process.version}, ${new Date().toISOString().slice(0, 10)}`
+const loadAtStart = loadAverage()
+log(`machine: ${machine}`)
+log(`${rows.length} rows, ${warmup} s warm-up, ${rounds} rounds of ${seconds} s per row, ${connections} connections`)
+
+let runtime = TSX_RUNTIME
+if (process.env['BENCH_TSX'] !== '1') {
+  log('compiling the servers and the library with tsc (bench/tsconfig.json)')
+  runtime = await compileServers()
+}
+const prepared = await prepareRows({
+  rows,
+  runtime,
+  sequential: true,
+  sizeProbe: withSizes,
+  nodeArgs: (row) => profiled.has(row.id) ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=row-${row.id}.cpuprofile`] : [],
+  log
+})
+const onSignal = (): void => { prepared.close().finally(() => process.exit(130)) }
+process.once('SIGINT', onSignal)
+process.once('SIGTERM', onSignal)
+
+let reports: RowReport[]
+let sample: SessionSample | undefined
+const memory: StoreRssResult[] = []
+try {
+  for (const row of prepared.rows) {
+    log(`warm-up row ${row.row.id}`)
+    await load({ url: row.url, headers: row.headers, seconds: warmup, connections })
+  }
+  const results = new Map(prepared.rows.map((row) => [row.row.id, [] as Awaited<ReturnType<typeof load>>[]]))
+  for (let round = 0; round < rounds; round++) {
+    const order = prepared.rows.map((_, i) => prepared.rows[(i + round) % prepared.rows.length]!)
+    for (const row of order) {
+      const result = await load({ url: row.url, headers: row.headers, seconds, connections })
+      results.get(row.row.id)!.push(result)
+      log(`round ${round + 1}, row ${row.row.id}: ${Math.round(result.rps)} req/s, p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms`)
+    }
+  }
+  reports = []
+  for (const row of prepared.rows) {
+    reports.push({
+      row: row.row,
+      rounds: results.get(row.row.id)!,
+      rss: await row.rss(),
+      credentialBytes: Object.values(row.headers).reduce((n, v) => n + v.length, 0)
+    })
+  }
+  await prepared.closeServers()
+  if (profiled.size > 0) log(`CPU profiles of rows ${[...profiled].join(', ')} written to ${profileDir}`)
+
+  if (withSizes && prepared.sizeProbe !== undefined) {
+    log('session size: a real login into an in-process fastify-oidc app')
+    sample = await measureSession(prepared.fixture, prepared.sizeProbe)
+    for (const sessions of [10_000, 100_000]) {
+      for (const kind of ['sealed', 'plain'] as const) {
+        log(`store RSS: ${sessions} sessions, ${kind}, in a child process`)
+        memory.push(await storeRss({ kind, sessions, snapshot: sample.snapshot, payload: sample.payload, sessionSecret: prepared.fixture.sessionSecret }, runtime))
+      }
+    }
+  }
+} finally {
+  await prepared.close()
+}
+
+const out: string[] = []
+out.push(`Machine: ${machine}; load average (1, 5, 15 min) ${loadAtStart} at the start, ${loadAverage()} at the end. ${warmup} s warm-up, then ${rounds} interleaved rounds of ${seconds} s per row, ` +
+  `${connections} connections, autocannon in the orchestrating process, each server in its own process (${runtime.ext === '.js' ? 'compiled with tsc, plain node' : 'TypeScript through tsx'}).`, '')
+out.push(throughputTable(reports, prepared.skipped), '')
+for (const { row, reason } of prepared.skipped) out.push(`Row ${row.id} skipped: ${reason}`, '')
+const odd = anomalies(reports)
+if (odd.length > 0) out.push('Anomalies (the guard refused requests during load, or connections failed):', ...odd.map((l) => `- ${l}`), '')
+if (sample !== undefined) {
+  const cookieOf = (id: string, label: string): Array<{ label: string, bytes: number }> => {
+    const report = reports.find((r) => r.row.id === id)
+    return report === undefined ? [] : [{ label, bytes: report.credentialBytes }]
+  }
+  out.push(sizeTable(sample.sizes, [
+    ...cookieOf('3', 'fastify-oidc (signed session id)'),
+    ...cookieOf('2', '@fastify/session (signed session id)'),
+    ...cookieOf('5', 'express-openid-connect appSession (encrypted token set)'),
+    ...cookieOf('6', '@fastify/secure-session (encrypted token set)'),
+    ...cookieOf('7', 'Authorization: Bearer, RS256 access token')
+  ]), '')
+  out.push(rssTable(memory), '')
+}
+out.push('Targets (issue 5):', targetLines(targets(reports, sample?.sizes)), '')
+const references = referenceLines(reports)
+if (references !== '') out.push('Reference rows (not in the issue, not targets):', references, '')
+console.log(out.join('\n'))
+log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s`)

@@ -1,0 +1,101 @@
+// What the orchestrator (bench/run.ts) and a server child (bench/server.ts)
+// share: the rows of the benchmark and the settings a server is started with.
+// Nothing heavy is imported here: each child loads only its own server module.
+import type { JSONWebKeySet } from 'jose'
+
+export type ServerKind =
+  | 'bare'
+  | 'fastify-session'
+  | 'oidc'
+  | 'express-oidc'
+  | 'secure-session'
+  | 'bearer'
+  | 'jwt-jwks'
+  | 'jose-local'
+
+/** The settings of one server child, passed as JSON in `BENCH_SPEC`. */
+export interface ServerSpec {
+  kind: ServerKind
+  port: number
+  /** The `sub` every guarded route answers (and the bare route, as a constant). */
+  sub: string
+  /** fastify-oidc / express-openid-connect: the dev IdP and this server's client. */
+  issuer?: string
+  clientId?: string
+  clientSecret?: string
+  /** Session secret of fastify-oidc, express-openid-connect and @fastify/session. */
+  sessionSecret?: string
+  /** fastify-oidc: `'memory'` or a `redis://` URL. */
+  sessionStore?: string
+  /** Bearer rows: the `iss` and `aud` of the tokens, and where their keys are. */
+  tokenIssuer?: string
+  audience?: string
+  jwksUri?: string
+  /** jose-local: the public keys, verified locally (no HTTP). */
+  jwks?: JSONWebKeySet
+}
+
+/** Messages from a server child to the orchestrator (IPC). */
+export type ChildMessage =
+  | { type: 'ready' }
+  | { type: 'failed', code: string | undefined, message: string }
+  | { type: 'rss', rss: number }
+
+/** Messages from the orchestrator to a server child. */
+export type ParentMessage = { type: 'rss' } | { type: 'close' }
+
+export type Credential = 'none' | 'login-oidc' | 'login-express' | 'session-data' | 'claims-only' | 'bearer-rs256' | 'bearer-es256'
+
+export interface RowDef {
+  /** The issue's row number ('2b': a reference row the issue does not list). */
+  id: string
+  label: string
+  kind: ServerKind
+  credential: Credential
+  sessionStore?: string
+  /** Why a row the issue does not list is there. */
+  note?: string
+  /** A row that may be refused at start-up (its feature not there yet): skipped with a note instead of failing the run. */
+  optional?: string
+}
+
+/** Where the Redis row's sessions go (issue 5: row 4 is `sessionStore: 'redis://…'`). */
+export const REDIS_URL = process.env['BENCH_REDIS_URL'] ?? 'redis://127.0.0.1:6379'
+
+export const ROWS: readonly RowDef[] = [
+  { id: '1', label: 'bare Fastify route, no auth', kind: 'bare', credential: 'none' },
+  { id: '2', label: '@fastify/session, plain object checked by hand', kind: 'fastify-session', credential: 'session-data' },
+  {
+    id: '2b',
+    label: '@fastify/session, claims only (no tokens) checked by hand',
+    kind: 'fastify-session',
+    credential: 'claims-only',
+    note: 'reference: a login-only app that keeps no token'
+  },
+  { id: '3', label: 'fastify-oidc requireAuth, memory store', kind: 'oidc', credential: 'login-oidc', sessionStore: 'memory' },
+  {
+    id: '4',
+    label: 'fastify-oidc requireAuth, Redis store',
+    kind: 'oidc',
+    credential: 'login-oidc',
+    sessionStore: REDIS_URL,
+    optional: 'the Redis session store'
+  },
+  { id: '5', label: 'express + express-openid-connect requiresAuth()', kind: 'express-oidc', credential: 'login-express' },
+  { id: '6', label: '@fastify/secure-session, same token set', kind: 'secure-session', credential: 'session-data' },
+  { id: '7', label: 'fastify-oidc requireBearer, RS256 JWT', kind: 'bearer', credential: 'bearer-rs256' },
+  { id: '8', label: 'fastify-oidc requireBearer, ES256 JWT', kind: 'bearer', credential: 'bearer-es256' },
+  { id: '9', label: 'fastify-jwt-jwks (@fastify/jwt), RS256 JWT', kind: 'jwt-jwks', credential: 'bearer-rs256' },
+  { id: '10', label: 'raw jose.jwtVerify + createLocalJWKSet, RS256', kind: 'jose-local', credential: 'bearer-rs256' }
+]
+
+/** What the relying parties (rows 3-5) ask for: the dev IdP then issues an RS256 JWT access token. */
+export const SCOPE = 'openid profile email api:read api:write'
+
+/** The guarded route of every server. */
+export const ROUTE = '/me'
+
+/** The body every server answers on `ROUTE` to a valid credential. */
+export function expectedBody (sub: string): string {
+  return JSON.stringify({ sub })
+}
