@@ -155,8 +155,9 @@ export class RedisStore implements SessionStore, SessionStoreCapabilities {
 /** A stored session, or `null` for a value that is not one (never a crash on a foreign key). */
 function parseSession (value: string): Session | null {
   try {
-    const session = JSON.parse(value) as unknown
-    return typeof session === 'object' && session !== null && !Array.isArray(session) ? session as Session : null
+    // Only a plain JSON object is a session (not null, an array, a number or a string).
+    const session = JSON.parse(value) as { constructor?: unknown } | null
+    return session?.constructor === Object ? session as unknown as Session : null
   } catch {
     return null
   }
