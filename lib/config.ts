@@ -1,20 +1,28 @@
 import type { SessionStore } from '@fastify/session'
 import { OidcConfigError } from './errors.js'
+import { resolveProviders, type ResolvedProvider } from './provider/provider-config.js'
 import type { FastifyOidcOptions, OidcAuditEvent, OidcEndpoints } from './types.js'
 
-/** The validated, frozen configuration every other module reads. */
+/**
+ * The validated, frozen configuration every other module reads: the shared
+ * settings, every provider (`providers`, the first is the default one) and,
+ * at the top level, the default provider's settings.
+ */
 export interface ResolvedConfig {
   providerName: string
   issuer: string
   clientId: string
   clientSecret: string | undefined
-  baseUrl: string
   redirectUri: string
-  sessionSecrets: string[]
   scope: string
   endpoints: OidcEndpoints
   discoveryUrl: string
   postLogoutRedirectUri: string
+  rolesClaim: string
+  idTokenSigningAlgs: string[] | undefined
+  providers: readonly ResolvedProvider[]
+  baseUrl: string
+  sessionSecrets: string[]
   downstreams: string[]
   /** `memory`, a `redis://` / `rediss://` URL, or a store object. */
   sessionStore: 'memory' | string | SessionStore
@@ -23,8 +31,8 @@ export interface ResolvedConfig {
   refreshLeeway: number
   clockTolerance: number
   httpTimeout: number
-  rolesClaim: string
-  idTokenSigningAlgs: string[] | undefined
+  /** Seconds between refreshes of the providers' metadata and keys. */
+  metadataRefresh: number
   sessionMaxAge: number
   /** Seconds without a request after which the session ends (rolling lifetime); 0: off. */
   sessionIdleTimeout: number
@@ -35,18 +43,7 @@ export interface ResolvedConfig {
   onAudit: ((event: OidcAuditEvent) => void) | undefined
 }
 
-const ENDPOINT_VARS: Record<keyof OidcEndpoints, string> = {
-  authorization: 'OIDC_AUTHORIZATION_ENDPOINT',
-  token: 'OIDC_TOKEN_ENDPOINT',
-  jwks: 'OIDC_JWKS_URI',
-  userinfo: 'OIDC_USERINFO_ENDPOINT',
-  endSession: 'OIDC_END_SESSION_ENDPOINT',
-  revocation: 'OIDC_REVOCATION_ENDPOINT',
-  introspection: 'OIDC_INTROSPECTION_ENDPOINT'
-}
-
 const ASYMMETRIC_ALGS = new Set(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'])
-const HMAC_ALGS = new Set(['HS256', 'HS384', 'HS512'])
 
 /** True for the JWS algorithms verified with a public key (never `none`, never HMAC). */
 export function isAsymmetricAlg (alg: string): boolean {
@@ -147,12 +144,8 @@ export function settingsReader (env: Record<string, string | undefined>, allowHt
  * const config = resolveConfig({ clientId: 'app' }) // the rest from OIDC_* env vars
  */
 export function resolveConfig (options: FastifyOidcOptions = {}): Readonly<ResolvedConfig> {
-  const { problems, allowHttp, read, pick, checkUrl, numberSetting } = settingsReader(options.env ?? process.env, options.allowHttp)
-
-  const issuer = checkUrl(pick(options.issuer, 'OIDC_ISSUER', asString, 'a URL'), 'OIDC_ISSUER', { required: true })
-  const clientId = pick(options.clientId, 'OIDC_CLIENT_ID', asString, 'a string')
-  if (clientId === undefined || clientId === '') problems.push('OIDC_CLIENT_ID: required, the client id registered at the IdP')
-  const clientSecret = pick(options.clientSecret, 'OIDC_CLIENT_SECRET', asString, 'a string') || undefined
+  const reader = settingsReader(options.env ?? process.env, options.allowHttp)
+  const { problems, allowHttp, read, pick, checkUrl, numberSetting } = reader
 
   const rawBase = checkUrl(pick(options.baseUrl, 'OIDC_BASE_URL', asString, 'a URL'), 'OIDC_BASE_URL', { required: true, idp: false })
   let baseUrl: string | undefined
@@ -167,17 +160,9 @@ export function resolveConfig (options: FastifyOidcOptions = {}): Readonly<Resol
   if (sessionSecrets.length === 0) problems.push('OIDC_SESSION_SECRET: required, at least 32 characters (a comma-separated list rotates keys)')
   else if (sessionSecrets.some((s) => typeof s !== 'string' || s.length < 32)) problems.push('OIDC_SESSION_SECRET: every secret must be at least 32 characters')
 
-  const endpoints: OidcEndpoints = {}
-  for (const [key, envName] of Object.entries(ENDPOINT_VARS) as Array<[keyof OidcEndpoints, string]>) {
-    const value = checkUrl(pick(options.endpoints?.[key], envName, asString, 'a URL'), envName)
-    if (value !== undefined) endpoints[key] = value
-  }
-  const discoveryUrl = checkUrl(pick(options.discoveryUrl, 'OIDC_DISCOVERY_URL', asString, 'a URL'), 'OIDC_DISCOVERY_URL') ?? issuer
-
   const prefix = options.prefix ?? '/auth'
   if (!/^\/[\w\-/]*$/.test(prefix) || prefix.endsWith('/')) problems.push(`prefix: expected a path such as /auth, got ${JSON.stringify(prefix)}`)
-
-  const postLogout = checkUrl(pick(options.postLogoutRedirectUri, 'OIDC_POST_LOGOUT_REDIRECT_URI', asString, 'a URL'), 'OIDC_POST_LOGOUT_REDIRECT_URI', { idp: false })
+  const providers = resolveProviders(reader, options, { baseUrl, prefix })
 
   // Kept as URL origins (lowercase host, default port dropped): request.oidc.fetch compares `new URL(target).origin` with them.
   const rawDownstreams: unknown = pick(options.downstreams, 'OIDC_DOWNSTREAMS', asList, 'a comma-separated list of origins') ?? []
@@ -205,43 +190,34 @@ export function resolveConfig (options: FastifyOidcOptions = {}): Readonly<Resol
   const refreshLeeway = numberSetting(options.refreshLeeway, 'OIDC_REFRESH_LEEWAY', 30, 0, 3600)
   const clockTolerance = numberSetting(options.clockTolerance, 'OIDC_CLOCK_TOLERANCE', 60, 0, 300)
   const httpTimeout = numberSetting(options.httpTimeout, 'OIDC_HTTP_TIMEOUT', 5000, 100, 120000)
+  const metadataRefresh = numberSetting(options.metadataRefresh, 'OIDC_METADATA_REFRESH', 600, 1, 86400)
   const sessionMaxAge = numberSetting(options.sessionMaxAge, 'OIDC_SESSION_MAX_AGE', 8 * 3600, 60, 400 * 24 * 3600)
   const sessionIdleTimeout = numberSetting(options.sessionIdleTimeout, 'OIDC_SESSION_IDLE_TIMEOUT', 0, 0, 400 * 24 * 3600)
   const memoryStoreMax = numberSetting(options.memoryStoreMax, 'OIDC_MEMORY_STORE_MAX', 10000, 1, 10_000_000)
 
-  const idTokenSigningAlgs = pick(options.idTokenSigningAlgs, 'OIDC_ID_TOKEN_ALGS', asList, 'a comma-separated list of JWS algorithms')
-  for (const alg of idTokenSigningAlgs ?? []) {
-    if (!ASYMMETRIC_ALGS.has(alg) && !HMAC_ALGS.has(alg)) problems.push(`OIDC_ID_TOKEN_ALGS: unsupported algorithm ${JSON.stringify(alg)} (none is never accepted)`)
-    else if (HMAC_ALGS.has(alg) && clientSecret === undefined) problems.push(`OIDC_ID_TOKEN_ALGS: ${alg} needs OIDC_CLIENT_SECRET`)
-  }
-
-  const scope = pick(options.scope, 'OIDC_SCOPE', asString, 'a string') ?? 'openid profile email'
-  if (!scope.split(/\s+/).includes('openid')) problems.push(`OIDC_SCOPE: must include openid, got ${JSON.stringify(scope.slice(0, 60))}`)
-
-  const rolesClaim = pick(options.rolesClaim, 'OIDC_ROLES_CLAIM', asString, 'a claim path') ?? 'roles'
   const revokeOnLogout = pick(options.revokeOnLogout, 'OIDC_REVOKE_ON_LOGOUT', asBool, 'true or false') ?? true
   const cookieName = options.cookieName ?? 'oidc.sid'
   if (!/^[\w.-]+$/.test(cookieName)) problems.push('cookieName: expected letters, digits, dot, dash or underscore')
   if (options.onAudit !== undefined && typeof options.onAudit !== 'function') problems.push('onAudit: expected a function')
 
-  for (const name of ['OIDC_PRESET', 'OIDC_PROVIDERS']) {
-    if (read(name) !== undefined) problems.push(`${name}: not supported in this version (one provider, configured with OIDC_ISSUER and friends)`)
-  }
-
   if (problems.length > 0) throw new OidcConfigError(problems.map((p) => `  - ${p}`).join('\n'))
 
+  const provider = providers[0]!
   return Object.freeze({
-    providerName: 'default',
-    issuer: issuer!,
-    clientId: clientId!,
-    clientSecret,
+    providerName: provider.name,
+    issuer: provider.issuer,
+    clientId: provider.clientId,
+    clientSecret: provider.clientSecret,
+    redirectUri: provider.redirectUri,
+    scope: provider.scope,
+    endpoints: provider.endpoints,
+    discoveryUrl: provider.discoveryUrl,
+    postLogoutRedirectUri: provider.postLogoutRedirectUri,
+    rolesClaim: provider.rolesClaim,
+    idTokenSigningAlgs: provider.idTokenSigningAlgs,
+    providers: Object.freeze(providers.map((p) => Object.freeze(p))),
     baseUrl: baseUrl!,
-    redirectUri: `${baseUrl}${prefix}/callback`,
     sessionSecrets,
-    scope,
-    endpoints: Object.freeze(endpoints),
-    discoveryUrl: discoveryUrl!,
-    postLogoutRedirectUri: postLogout ?? `${baseUrl}/`,
     downstreams,
     sessionStore,
     allowHttp,
@@ -249,8 +225,7 @@ export function resolveConfig (options: FastifyOidcOptions = {}): Readonly<Resol
     refreshLeeway,
     clockTolerance,
     httpTimeout,
-    rolesClaim,
-    idTokenSigningAlgs,
+    metadataRefresh,
     sessionMaxAge,
     sessionIdleTimeout,
     revokeOnLogout,

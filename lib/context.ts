@@ -34,7 +34,9 @@ export class RequestContext implements OidcRequestContext {
   }
 
   get roles (): string[] {
-    return rolesFrom(this.user, this.#runtime.config.rolesClaim, this.#runtime.config.clientId)
+    // Read as the session's provider says (its roles claim and client id).
+    const provider = this.#payload === null ? this.#runtime.config : this.#runtime.providers.get(this.#payload.provider)!.client.provider
+    return rolesFrom(this.user, provider.rolesClaim, provider.clientId)
   }
 
   /** The access token's expiry (Unix seconds), when known. */
@@ -92,9 +94,11 @@ export class RequestContext implements OidcRequestContext {
    * down, no refresh token) leave it as it was. Without a session: 401.
    */
   async refresh (): Promise<SessionPayload> {
-    const { client, vault, flights, audit } = this.#runtime
+    const { vault, flights, audit } = this.#runtime
     if (!await this.load()) throw new OidcUnauthenticatedError()
     const current = this.#payload!
+    // The session's own provider: a session of a provider no longer configured does not open.
+    const { client } = this.#runtime.providers.get(current.provider)!
     const request = this.#request
     try {
       const sessionId = request.session.sessionId

@@ -17,6 +17,7 @@ export const OidcStateReplayedError = createError('FST_OIDC_STATE_REPLAYED', 'Th
 export const OidcCallbackMalformedError = createError('FST_OIDC_CALLBACK_MALFORMED', 'The callback is malformed: %s', 400)
 export const OidcIssuerMismatchError = createError('FST_OIDC_ISS_MISMATCH', 'The callback iss parameter does not identify the expected OpenID Provider: %s', 400)
 export const OidcUnknownProviderError = createError('FST_OIDC_UNKNOWN_PROVIDER', 'Unknown provider: %s', 400)
+export const OidcProviderMismatchError = createError('FST_OIDC_PROVIDER_MISMATCH', 'The response reached the callback of another provider than the one the login was started at', 400)
 export const OidcInsecureTransportError = createError('FST_OIDC_INSECURE_TRANSPORT', 'The login must complete over https (behind a TLS-terminating proxy, set Fastify\'s trustProxy)', 400)
 
 // The IdP said no, or its tokens are not acceptable — 401
@@ -28,6 +29,8 @@ export const OidcInvalidGrantError = createError('FST_OIDC_INVALID_GRANT', 'The 
 export const OidcIdpResponseError = createError('FST_OIDC_IDP_BAD_RESPONSE', 'The identity provider gave an unusable answer: %s', 502)
 export const OidcIdpUnreachableError = createError('FST_OIDC_IDP_UNREACHABLE', 'The identity provider could not be reached', 502)
 export const OidcIdpTimeoutError = createError('FST_OIDC_IDP_TIMEOUT', 'The identity provider did not answer in time', 504)
+/** The provider's metadata could not be fetched yet (IdP down at start-up): retried in the background; `Retry-After` says when. */
+export const OidcProviderUnavailableError = createError('FST_OIDC_PROVIDER_UNAVAILABLE', 'The identity provider %s is not available yet: try again shortly', 503)
 
 // The session store failed — 503
 export const OidcSessionStoreError = createError('FST_OIDC_SESSION_STORE_UNAVAILABLE', 'The session store is unavailable', 503)

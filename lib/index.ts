@@ -10,9 +10,7 @@ import { RequestContext } from './context.js'
 import { OidcUnknownProviderError } from './errors.js'
 import { createBasicAuthenticator } from './guards/basic.js'
 import { createRequireAuth } from './guards/require-auth.js'
-import { ProviderClient } from './provider/client.js'
-import { discoverProvider } from './provider/discovery.js'
-import { registerOAuth2 } from './provider/oauth2.js'
+import { startProviders } from './provider/providers.js'
 import { relyingPartyBearer } from './resource-server/relying-party.js'
 import { registerRoutes } from './routes/index.js'
 import type { Runtime } from './runtime.js'
@@ -22,8 +20,6 @@ import { RedisStore } from './session/redis-store.js'
 import { SessionIndex } from './session/session-index.js'
 import { TombstoneStore } from './session/tombstones.js'
 import { TokenVault } from './session/token-vault.js'
-import { TransactionCookies } from './session/transaction.js'
-import { idTokenAlgorithms, idTokenKeys } from './tokens/keys.js'
 import { SingleFlight } from './tokens/single-flight.js'
 import type { FastifyOidcOptions } from './types.js'
 
@@ -31,7 +27,7 @@ const kContext = Symbol('fastify-oidc.context')
 const plugin: FastifyPluginAsync<FastifyOidcOptions> = async function fastifyOidc (fastify: FastifyInstance, options) {
   const config = resolveConfig(options)
   const basicConfig = resolveBasicConfig(options)
-  const info = await discoverProvider(config)
+  const clients = await startProviders(fastify, config)
 
   const innerStore = await openSessionStore(config)
   if (innerStore instanceof RedisStore && config.sessionStore !== innerStore) fastify.addHook('onClose', async () => { await innerStore.close() })
@@ -49,27 +45,21 @@ const plugin: FastifyPluginAsync<FastifyOidcOptions> = async function fastifyOid
     cookie: { path: '/', httpOnly: true, sameSite: 'lax', secure: config.secureCookies, maxAge: config.sessionMaxAge * 1000 }
   })
 
-  const oauth2 = await registerOAuth2(fastify, config, info)
-  const client = new ProviderClient({
-    config,
-    info,
-    oauth2,
-    transactions: new TransactionCookies(config.sessionSecrets, config.prefix, config.secureCookies),
-    keys: idTokenKeys(config, info.endpoints.jwks),
-    algorithms: idTokenAlgorithms(config, info.metadata)
-  })
+  const providers = new Map(clients.map((c) => [c.name, { client: c, index: new SessionIndex(config.sessionSecrets, innerStore, c.provider.issuer, config.sessionMaxAge * 1000) }]))
+  const client = clients[0]!
   const audit = createAudit(config.onAudit)
   const runtime: Runtime = {
     config,
     client,
-    vault: new TokenVault(config.sessionSecrets, 10_000, config.sessionIdleTimeout * 1000),
+    vault: new TokenVault(config.sessionSecrets, 10_000, config.sessionIdleTimeout * 1000, new Set(providers.keys())),
     flights: new SingleFlight(),
     audit,
     store,
     innerStore,
     waitMs: config.httpTimeout + 1000,
-    index: new SessionIndex(config.sessionSecrets, innerStore, config.issuer, config.sessionMaxAge * 1000),
-    bearer: await relyingPartyBearer(config, info, options),
+    index: providers.get(client.name)!.index,
+    providers,
+    bearer: await relyingPartyBearer(config, client.discovered, options),
     basic: basicConfig === undefined
       ? undefined
       : {
@@ -85,8 +75,9 @@ const plugin: FastifyPluginAsync<FastifyOidcOptions> = async function fastifyOid
 
   fastify.decorate('oidc', {
     client (name?: string) {
-      if (name !== undefined && name !== client.name) throw new OidcUnknownProviderError(JSON.stringify(name))
-      return client
+      const found = name === undefined ? client : providers.get(name)?.client
+      if (found === undefined) throw new OidcUnknownProviderError(JSON.stringify(name))
+      return found
     }
   })
   fastify.decorate('requireAuth', createRequireAuth(runtime))
@@ -101,9 +92,10 @@ const plugin: FastifyPluginAsync<FastifyOidcOptions> = async function fastifyOid
   fastify.addHook('onRequest', async (request) => {
     await (request.oidc as RequestContext).load()
   })
-  // A store outage is a 503 the client may retry: say when.
+  // A store outage, or a provider not discovered yet, is a 503 the client may retry: say when.
   fastify.addHook('onError', async (_request, reply, error) => {
     if ((error as { code?: string }).code === 'FST_OIDC_SESSION_STORE_UNAVAILABLE') reply.header('retry-after', '5')
+    if ((error as { code?: string }).code === 'FST_OIDC_PROVIDER_UNAVAILABLE') reply.header('retry-after', String((error as { retryAfter?: number }).retryAfter))
   })
   // A session ended in this request (logout, refused refresh) also loses its cookie.
   fastify.addHook('onSend', async (request, reply) => {

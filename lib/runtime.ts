@@ -21,6 +21,8 @@ export interface Runtime {
   /** The store inside it, with its capabilities (locks, index, replay cache) when it has them. */
   innerStore: OidcSessionStore
   index: SessionIndex
+  /** Every provider by name, the default one first: its client and its session index (back-channel logout). */
+  providers: ReadonlyMap<string, { client: ProviderClient, index: SessionIndex }>
   /** How long a refresh waits for another instance's, milliseconds. */
   waitMs: number
   /** Delegated (Basic) authentication, when `authenticate` is given. */

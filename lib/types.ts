@@ -56,7 +56,7 @@ export interface OidcAuditEvent {
   username?: string
   ip: string
   requestId: string
-  /** The route's URL pattern (`/api/stock`). */
+  /** The route's URL pattern (`/api/stock`), or the path when no route matched. */
   route: string
 }
 
@@ -73,6 +73,25 @@ export interface RequireAuthOptions {
 
 /** Options of the relying-party plugin. Every option also has an `OIDC_*` env var; options win. */
 export interface FastifyOidcOptions {
+  /**
+   * Several providers (`OIDC_PROVIDERS=keycloak,google` and `OIDC_<NAME>_*` env vars fill
+   * what an entry leaves out). The first is the default; its callback is `/auth/callback`,
+   * each other's `/auth/callback/<name>`. The provider options below (issuer, clientId…)
+   * are then set per entry, not at the top level.
+   */
+  providers?: OidcProviderOptions[]
+  /** `OIDC_PRESET`: fills a known provider's quirks (issuer, roles claim, logout, GitHub's OAuth 2). */
+  preset?: OidcPreset
+  /** `OIDC_SERVER_URL`: for presets, the IdP's base URL (Keycloak server, Entra authority, Okta/Auth0/GitHub Enterprise origin). */
+  serverUrl?: string
+  /** `OIDC_REALM`: the Keycloak realm (preset `keycloak`). */
+  realm?: string
+  /** `OIDC_TENANT`: the Entra ID tenant id or domain, or `common` / `organizations` / `consumers` (preset `entra`). */
+  tenant?: string
+  /** `OIDC_FETCH_USERINFO`: after login, fetch userinfo and merge it into the claims (only when its `sub` is the ID token's). */
+  fetchUserinfo?: boolean
+  /** `OIDC_METADATA_REFRESH`: seconds between refreshes of the provider metadata and keys. Default 600. */
+  metadataRefresh?: number
   /** `OIDC_ISSUER`: the OpenID Provider's issuer URL. */
   issuer?: string
   /** `OIDC_CLIENT_ID`. */
@@ -166,6 +185,17 @@ export interface OidcBasicUser {
 
 /** The application's check of Basic credentials (delegated authentication). */
 export type OidcAuthenticate = (username: string, password: string, request: FastifyRequest) => Promise<OidcBasicUser | null> | OidcBasicUser | null
+
+/** The providers the `preset` option knows. */
+export type OidcPreset = 'keycloak' | 'okta' | 'auth0' | 'entra' | 'google' | 'github'
+
+/** One entry of the `providers` option: its settings, over its `OIDC_<NAME>_*` env vars. */
+export interface OidcProviderOptions extends Pick<FastifyOidcOptions,
+  'preset' | 'issuer' | 'clientId' | 'clientSecret' | 'scope' | 'endpoints' | 'discoveryUrl' | 'postLogoutRedirectUri' |
+  'rolesClaim' | 'idTokenSigningAlgs' | 'fetchUserinfo' | 'serverUrl' | 'realm' | 'tenant'> {
+  /** Lowercase letters, digits, `-` and `_`: `/auth/login?provider=<name>`, `OIDC_<NAME>_*` (`-` read as `_`). */
+  name: string
+}
 
 /** The Authlib-style low-level client for one provider. */
 export interface OidcClient {

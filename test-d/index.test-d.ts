@@ -6,6 +6,7 @@ import fastifyOidc, {
 } from 'fastify-oidc'
 import { oidcResourceServer, OidcTokenInvalidError, type BearerVerifier, type OidcResourceServerOptions, type VerifiedBearer } from 'fastify-oidc'
 import type { preHandlerAsyncHookHandler } from 'fastify'
+import { OidcProviderUnavailableError, type OidcPreset, type OidcProviderOptions } from 'fastify-oidc'
 
 const app = Fastify()
 expectType<typeof fastifyOidc>(named)
@@ -52,9 +53,11 @@ app.register(oidcResourceServer, {
   introspect: true,
   clientId: 'reviews',
   clientSecret: 'secret',
-  introspectionCacheTtl: 30
+  introspectionCacheTtl: 30,
+  verifiedTokenCacheTtl: 0
 })
 expectAssignable<OidcResourceServerOptions>({ audience: 'https://api.example', env: {} })
+expectError(app.register(oidcResourceServer, { audience: 'https://api.example', verifiedTokenCacheTtl: '60' }))
 expectError(app.register(oidcResourceServer, { audience: 42 }))
 expectType<preHandlerAsyncHookHandler>(app.requireBearer({ scopes: ['reviews:read'] }))
 expectType<preHandlerAsyncHookHandler>(app.requireBearer())
@@ -66,3 +69,23 @@ app.get('/reviews', { preHandler: app.requireBearer() }, async (request) => {
 })
 expectType<Promise<VerifiedBearer>>(({} as BearerVerifier).verify('token'))
 expectType<'FST_OIDC_TOKEN_INVALID'>(new OidcTokenInvalidError('reason').code)
+
+// Several providers, presets, userinfo after login, metadata refresh
+app.register(fastifyOidc, {
+  baseUrl: 'https://app.example',
+  sessionSecret: 'a'.repeat(32),
+  metadataRefresh: 300,
+  providers: [
+    { name: 'staff', preset: 'keycloak', serverUrl: 'https://sso.example', realm: 'staff', clientId: 'app', fetchUserinfo: true },
+    { name: 'partners', preset: 'entra', tenant: 'organizations', clientId: 'app', rolesClaim: 'entra' },
+    { name: 'github', preset: 'github', clientId: 'Iv1.abc', endpoints: { userinfo: 'https://ghe.example/api/v3/user' } }
+  ]
+})
+app.register(fastifyOidc, { preset: 'google', clientId: 'app', fetchUserinfo: false })
+expectError(app.register(fastifyOidc, { preset: 'ping' }))
+expectError(app.register(fastifyOidc, { providers: [{ issuer: 'https://idp.example' }] }))
+expectError(app.register(fastifyOidc, { providers: [{ name: 'a', sessionSecret: 'x' }] }))
+expectAssignable<OidcPreset>('auth0')
+expectAssignable<OidcProviderOptions>({ name: 'okta', preset: 'okta', serverUrl: 'https://acme.okta.com' })
+expectType<OidcClient>(app.oidc.client('staff'))
+expectType<'FST_OIDC_PROVIDER_UNAVAILABLE'>(new OidcProviderUnavailableError('"staff"').code)

@@ -13,6 +13,8 @@ const EXPECTED_ERRORS: Record<string, [string, number]> = {
   OidcCallbackMalformedError: ['FST_OIDC_CALLBACK_MALFORMED', 400],
   OidcIssuerMismatchError: ['FST_OIDC_ISS_MISMATCH', 400],
   OidcUnknownProviderError: ['FST_OIDC_UNKNOWN_PROVIDER', 400],
+  OidcProviderMismatchError: ['FST_OIDC_PROVIDER_MISMATCH', 400],
+  OidcProviderUnavailableError: ['FST_OIDC_PROVIDER_UNAVAILABLE', 503],
   OidcIdpError: ['FST_OIDC_IDP_ERROR', 401],
   OidcIdTokenInvalidError: ['FST_OIDC_ID_TOKEN_INVALID', 401],
   OidcInvalidGrantError: ['FST_OIDC_INVALID_GRANT', 401],

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { decodeJwt, type JWTVerifyGetKey } from 'jose'
+import { decodeJwt } from 'jose'
 import type { ResolvedConfig } from '../config.js'
 import {
-  OidcCallbackMalformedError, OidcIdpError, OidcIdpResponseError, OidcIssuerMismatchError, OidcNoRefreshTokenError,
-  OidcRefreshFailedError, OidcStateMismatchError, OidcStateMissingError, OidcStateReplayedError
+  OidcCallbackMalformedError, OidcIdpError, OidcIdpResponseError, OidcIssuerMismatchError, OidcLogoutTokenInvalidError, OidcNoRefreshTokenError,
+  OidcProviderMismatchError, OidcRefreshFailedError, OidcStateMismatchError, OidcStateMissingError, OidcStateReplayedError
 } from '../errors.js'
 import { foreignText } from '../escape.js'
 import { safeReturnTo } from '../return-to.js'
@@ -13,17 +13,18 @@ import { userClaims, verifyIdToken } from '../tokens/id-token.js'
 import { verifyLogoutToken, type LogoutRequest } from '../tokens/logout-token.js'
 import { parseTokenResponse } from '../tokens/token-response.js'
 import type { AuthorizeParams, OidcClaims, OidcClient, OidcLoginResult, OidcTokenSet } from '../types.js'
-import type { ProviderInfo } from './discovery.js'
 import { isOAuthErrorCode, translateIdpError, withReason } from '../idp-errors.js'
-import type { OAuth2Mechanics } from './oauth2.js'
+import type { Discovered, ProviderConnection } from './connection.js'
+import { namesIssuer } from './issuer.js'
+import { logoutUrl } from './logout-url.js'
+import type { ResolvedProvider } from './provider-config.js'
+import { fetchUserinfo } from './userinfo.js'
 
 export interface ClientDeps {
+  /** The shared settings (base URL, time-out, clock tolerance). */
   config: ResolvedConfig
-  info: ProviderInfo
-  oauth2: OAuth2Mechanics
+  connection: ProviderConnection
   transactions: TransactionCookies
-  keys: JWTVerifyGetKey
-  algorithms: string[]
 }
 
 /** Authorization request parameters the protocol owns: `extra` cannot override them. */
@@ -56,6 +57,11 @@ function withOpenid (scope: string): string {
   return (scopes.includes('openid') ? scopes : ['openid', ...scopes]).join(' ')
 }
 
+/** The userinfo answer adds the claims the ID token lacks: the validated ID token's own always win. */
+function withUserinfo (claims: OidcClaims, userinfo: OidcClaims): OidcClaims {
+  return { ...userinfo, ...claims }
+}
+
 /** Reads one query parameter: a repeated parameter makes the callback malformed. */
 function single (query: Record<string, unknown>, name: string): string | undefined {
   const value = query[name]
@@ -72,20 +78,29 @@ function single (query: Record<string, unknown>, name: string): string | undefin
  */
 export class ProviderClient implements OidcClient {
   readonly name: string
+  readonly provider: ResolvedProvider
   readonly #deps: ClientDeps
 
   constructor (deps: ClientDeps) {
     this.#deps = deps
-    this.name = deps.config.providerName
+    this.provider = deps.connection.provider
+    this.name = this.provider.name
+  }
+
+  /** The provider's discovered state, or undefined while its IdP has not been reached. */
+  get discovered (): Discovered | undefined {
+    return this.#deps.connection.discovered
   }
 
   async authorizeRedirect (request: FastifyRequest, reply: FastifyReply, params: AuthorizeParams = {}): Promise<FastifyReply> {
-    const { config, oauth2, transactions } = this.#deps
+    const { config, connection, transactions } = this.#deps
+    const { provider } = this
+    const { oauth2 } = connection.current()
     const extra = Object.fromEntries(Object.entries(params.extra ?? {}).filter(([name]) => !RESERVED.has(name)))
     // A max_age the plugin could not enforce (not whole seconds) is not asked for.
     if (extra['max_age'] !== undefined && !/^\d{1,9}$/.test(extra['max_age'])) delete extra['max_age']
-    // An OpenID Connect request always carries the openid scope (OIDC Core 3.1.2.1).
-    if (extra['scope'] !== undefined) extra['scope'] = withOpenid(extra['scope'])
+    // An OpenID Connect request always carries the openid scope (OIDC Core 3.1.2.1); GitHub's scopes are its own.
+    if (extra['scope'] !== undefined && !provider.oauth2Only) extra['scope'] = withOpenid(extra['scope'])
     const transaction: LoginTransaction = {
       state: randomToken(),
       nonce: randomToken(),
@@ -96,11 +111,13 @@ export class ProviderClient implements OidcClient {
     if (extra['max_age'] !== undefined) transaction.maxAge = Number(extra['max_age'])
     if (extra['scope'] !== undefined) transaction.scope = extra['scope']
     const url = oauth2.authorizeURL({
-      scope: config.scope,
+      scope: provider.scope,
+      ...provider.authorizeParams,
       ...extra,
-      redirect_uri: config.redirectUri,
+      redirect_uri: provider.redirectUri,
       state: transaction.state,
-      nonce: transaction.nonce,
+      // No ID token from an OAuth 2 only provider: nothing would carry the nonce back.
+      ...(provider.oauth2Only ? {} : { nonce: transaction.nonce }),
       code_challenge: createHash('sha256').update(transaction.codeVerifier).digest('base64url'),
       code_challenge_method: 'S256'
     })
@@ -110,7 +127,10 @@ export class ProviderClient implements OidcClient {
   }
 
   async authorizeAccessToken (request: FastifyRequest, reply: FastifyReply): Promise<OidcLoginResult> {
-    const { config, info, oauth2, transactions } = this.#deps
+    const { connection, transactions } = this.#deps
+    const { provider } = this
+    // Before the state is consumed: once the provider is back, the same answer can still complete the login.
+    const { info, oauth2 } = connection.current()
     const query = request.query as Record<string, unknown>
     const state = single(query, 'state')
     const error = single(query, 'error')
@@ -123,8 +143,10 @@ export class ProviderClient implements OidcClient {
         : withReason(new OidcStateMismatchError(), 'state_mismatch')
     }
     const { transaction } = taken
+    // Mix-up defence (RFC 9700 4.4): each provider has its own redirect URI, and a login completes only at its own.
+    if (transaction.provider !== this.name) throw withReason(new OidcProviderMismatchError(), 'provider_mismatch')
     const iss = single(query, 'iss')
-    if (iss !== undefined && iss !== config.issuer) throw withReason(new OidcIssuerMismatchError('it names another issuer'), 'iss_mismatch')
+    if (iss !== undefined && !namesIssuer(info.issuer, provider.issuerAliases, iss)) throw withReason(new OidcIssuerMismatchError('it names another issuer'), 'iss_mismatch')
     if (iss === undefined && info.metadata.authorization_response_iss_parameter_supported === true) {
       throw withReason(new OidcIssuerMismatchError('it is missing although the provider advertises it'), 'iss_missing')
     }
@@ -134,47 +156,36 @@ export class ProviderClient implements OidcClient {
 
     let response: Record<string, unknown>
     try {
-      response = (await oauth2.getToken({ code, redirect_uri: config.redirectUri, code_verifier: transaction.codeVerifier })).token
+      response = (await oauth2.getToken({ code, redirect_uri: provider.redirectUri, code_verifier: transaction.codeVerifier })).token
     } catch (err) {
       throw translateIdpError(err, 'token')
     }
-    const tokens = parseTokenResponse(response, { requestedScope: transaction.scope ?? config.scope })
+    const tokens = this.#tokens(response, { requestedScope: transaction.scope ?? provider.scope })
+    const done = (claims: OidcClaims): OidcLoginResult => ({ tokens, claims, returnTo: transaction.returnTo, provider: this.name })
+    // GitHub: no ID token; the user is who its API says the access token belongs to.
+    if (provider.oauth2Only) return done(await this.userinfo(tokens.accessToken))
     if (tokens.idToken === undefined) throw withReason(new OidcIdpResponseError('the token response has no id_token'), 'token_error')
     const claims = await this.#verify(tokens, transaction.nonce, transaction.maxAge)
-    return { tokens, claims, returnTo: transaction.returnTo, provider: this.name }
+    return done(provider.fetchUserinfo ? withUserinfo(claims, await this.userinfo(tokens)) : claims)
   }
 
-  async userinfo (tokens: OidcTokenSet | string): Promise<Record<string, unknown>> {
-    const { info, config } = this.#deps
+  async userinfo (tokens: OidcTokenSet | string): Promise<OidcClaims> {
+    const { connection, config } = this.#deps
+    const { info } = connection.current()
     const accessToken = typeof tokens === 'string' ? tokens : tokens.accessToken
     const expected = typeof tokens === 'string' ? undefined : claimsOf(tokens.idToken)?.sub
-    if (info.endpoints.userinfo === undefined) throw withReason(new OidcIdpResponseError('the provider has no userinfo endpoint'), 'userinfo_error')
-    let body: unknown
-    try {
-      const response = await fetch(info.endpoints.userinfo, {
-        headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' },
-        signal: AbortSignal.timeout(config.httpTimeout),
-        redirect: 'error'
-      })
-      if (response.status === 401) throw withReason(new OidcIdpError('the userinfo endpoint refused the access token'), 'userinfo_error')
-      if (!response.ok) throw withReason(new OidcIdpResponseError(`the userinfo endpoint answered HTTP ${response.status}`), 'userinfo_error')
-      body = await response.json()
-    } catch (err) {
-      throw translateIdpError(err, 'userinfo')
-    }
-    if (body === null || typeof body !== 'object' || typeof (body as { sub?: unknown }).sub !== 'string') {
-      throw withReason(new OidcIdpResponseError('the userinfo answer has no sub'), 'userinfo_error')
-    }
+    const body = await fetchUserinfo({ endpoint: info.endpoints.userinfo, accessToken, httpTimeout: config.httpTimeout, github: this.provider.oauth2Only })
     // OIDC Core 5.3.4: the answer is about the ID token's user, or it is not used.
-    if (expected !== undefined && (body as { sub: string }).sub !== expected) {
+    if (expected !== undefined && body.sub !== expected) {
       throw withReason(new OidcIdpResponseError('the userinfo answer is about another user'), 'userinfo_sub_mismatch')
     }
-    return body as Record<string, unknown>
+    return body
   }
 
   async refresh (tokens: OidcTokenSet, previousClaims?: OidcClaims): Promise<{ tokens: OidcTokenSet, claims?: OidcClaims }> {
-    const { oauth2, config } = this.#deps
+    const { connection, config } = this.#deps
     if (tokens.refreshToken === undefined) throw withReason(new OidcNoRefreshTokenError(), 'no_refresh_token')
+    const { oauth2 } = connection.current()
     const previous = previousClaims ?? claimsOf(tokens.idToken)
     let response: Record<string, unknown>
     try {
@@ -182,7 +193,7 @@ export class ProviderClient implements OidcClient {
     } catch (err) {
       throw translateIdpError(err, 'token')
     }
-    const next = parseTokenResponse(response, { previous: tokens, requestedScope: config.scope })
+    const next = this.#tokens(response, { previous: tokens, requestedScope: this.provider.scope })
     if (next.idToken === tokens.idToken) return { tokens: next }
     const claims = await this.#verify(next, undefined)
     if (previous !== undefined && !sameSubject(claims, previous)) {
@@ -192,7 +203,8 @@ export class ProviderClient implements OidcClient {
   }
 
   async revoke (token: string, hint: 'refresh_token' | 'access_token' = 'refresh_token'): Promise<boolean> {
-    const { oauth2, info, config } = this.#deps
+    const { connection, config } = this.#deps
+    const { oauth2, info } = connection.current()
     if (info.endpoints.revocation === undefined) return false
     try {
       // RFC 7009 2.2: success is HTTP 200 whatever the body (usually empty, not JSON): `json: true`
@@ -206,18 +218,22 @@ export class ProviderClient implements OidcClient {
 
   /** Validates a back-channel logout token from this provider (see `verifyLogoutToken`). */
   async verifyLogoutToken (token: string): Promise<LogoutRequest> {
-    const { config, keys, algorithms } = this.#deps
-    return await verifyLogoutToken(token, { keys, algorithms, issuer: config.issuer, clientId: config.clientId, clockTolerance: config.clockTolerance })
+    const { config, connection } = this.#deps
+    const { keys, algorithms, info } = connection.current()
+    if (keys === undefined) throw withReason(new OidcLogoutTokenInvalidError('this provider sends no logout tokens'), 'logout_token_invalid')
+    return await verifyLogoutToken(token, { keys: keys.keys, algorithms, issuer: info.issuer, clientId: this.provider.clientId, clockTolerance: config.clockTolerance })
   }
 
+  /** Where the browser goes at logout (see `logoutUrl`). */
   logoutUrl (idToken?: string): string {
-    const { info, config } = this.#deps
-    if (info.endpoints.endSession === undefined) return config.postLogoutRedirectUri
-    const url = new URL(info.endpoints.endSession)
-    if (idToken !== undefined) url.searchParams.set('id_token_hint', idToken)
-    url.searchParams.set('post_logout_redirect_uri', config.postLogoutRedirectUri)
-    url.searchParams.set('client_id', config.clientId)
-    return url.href
+    return logoutUrl(this.provider, this.#deps.connection.discovered?.info.endpoints.endSession, idToken)
+  }
+
+  /** A token response as a token set; an OAuth 2 only provider's `id_token`, if any, is not kept (nothing validates it). */
+  #tokens (response: Record<string, unknown>, context: Parameters<typeof parseTokenResponse>[1]): OidcTokenSet {
+    const tokens = parseTokenResponse(response, context)
+    if (this.provider.oauth2Only) delete tokens.idToken
+    return tokens
   }
 
   #idpError (error: string, query: Record<string, unknown>): Error {
@@ -227,11 +243,13 @@ export class ProviderClient implements OidcClient {
   }
 
   async #verify (tokens: OidcTokenSet, nonce: string | undefined, maxAuthAge?: number): Promise<OidcClaims> {
-    const { config, keys, algorithms } = this.#deps
+    const { config, connection } = this.#deps
+    const { keys, algorithms, info } = connection.current()
     return userClaims(await verifyIdToken(tokens.idToken!, {
-      keys,
-      issuer: config.issuer,
-      clientId: config.clientId,
+      keys: keys!.keys,
+      issuer: info.issuer,
+      issuerAliases: this.provider.issuerAliases,
+      clientId: this.provider.clientId,
       algorithms,
       clockTolerance: config.clockTolerance,
       ...(nonce === undefined ? {} : { nonce }),

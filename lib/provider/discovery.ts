@@ -1,6 +1,8 @@
 import { OidcDiscoveryError } from '../errors.js'
-import { isLoopbackHost, type ResolvedConfig } from '../config.js'
+import { isLoopbackHost } from '../config.js'
+import { withReason } from '../idp-errors.js'
 import type { OidcEndpoints } from '../types.js'
+import type { ResolvedProvider } from './provider-config.js'
 
 /** The subset of OpenID Provider metadata the plugin reads. */
 export interface ProviderMetadata {
@@ -22,8 +24,23 @@ export interface ProviderMetadata {
 /** The endpoints in use after discovery, overrides and the split public/internal rewrite. */
 export interface ProviderInfo {
   metadata: ProviderMetadata
-  endpoints: Required<Pick<OidcEndpoints, 'authorization' | 'token' | 'jwks'>> & OidcEndpoints
+  /**
+   * The issuer tokens must name: the configured one, or what Entra ID's metadata says
+   * (a tenant id for a tenant configured by domain; `…/{tenantid}/v2.0` for a multi-tenant app).
+   */
+  issuer: string
+  /** `jwks` is there for every OpenID Provider (not for an OAuth 2 only one, GitHub). */
+  endpoints: Required<Pick<OidcEndpoints, 'authorization' | 'token'>> & OidcEndpoints
 }
+
+/** What discovery needs besides the provider: the shared time-out and http policy. */
+export interface DiscoverySettings {
+  httpTimeout: number
+  allowHttp: boolean
+}
+
+/** A failure to fetch the metadata, worth retrying (`reason`); any other discovery error is a configuration error. */
+export const UNAVAILABLE = 'provider_unavailable'
 
 const METADATA_KEYS: Record<keyof OidcEndpoints, keyof ProviderMetadata> = {
   authorization: 'authorization_endpoint',
@@ -43,42 +60,66 @@ export function discoveryDocumentUrl (base: string): string {
 }
 
 /**
- * Fetches the provider metadata from `config.discoveryUrl` (with the configured
- * time-out), checks that its `issuer` is exactly the configured issuer, and
- * resolves every endpoint: explicit overrides win; otherwise discovered
- * browser-facing endpoints are moved to the public issuer's origin and
- * server-side ones to the discovery URL's origin (split-horizon deployments).
- * When discovery fails but the authorization, token and JWKS endpoints are all
- * configured, those are used alone (an IdP without discovery).
+ * Fetches the provider metadata from `discoveryUrl` (with the configured
+ * time-out), checks that its `issuer` is the configured issuer, and resolves
+ * every endpoint: explicit overrides win; otherwise discovered browser-facing
+ * endpoints are moved to the public issuer's origin and server-side ones to
+ * the discovery URL's origin (split-horizon deployments). When discovery
+ * fails but the authorization, token and JWKS endpoints are all configured,
+ * those are used alone (an IdP without discovery). An OAuth 2 only provider
+ * (GitHub) is not fetched: its endpoints are configured. A metadata document
+ * that cannot be had throws with the reason `provider_unavailable` (worth
+ * retrying); one that is wrong throws without it.
  */
-export async function discoverProvider (config: ResolvedConfig): Promise<ProviderInfo> {
-  const metadata = await fetchMetadata(config)
-  if (metadata.issuer !== config.issuer) {
-    throw new OidcDiscoveryError(`the metadata issuer ${JSON.stringify(metadata.issuer)} is not the configured issuer ${JSON.stringify(config.issuer)}`)
+export async function discoverProvider (provider: ResolvedProvider, settings: DiscoverySettings): Promise<ProviderInfo> {
+  // GitHub takes the client credentials in the token request's body.
+  if (provider.oauth2Only) {
+    return { metadata: { issuer: provider.issuer, token_endpoint_auth_methods_supported: ['client_secret_post'] }, issuer: provider.issuer, endpoints: provider.endpoints as ProviderInfo['endpoints'] }
   }
-  return { metadata, endpoints: resolveEndpoints(config, metadata) }
+  const metadata = await fetchMetadata(provider, settings)
+  const issuer = acceptedIssuer(provider, metadata.issuer)
+  if (issuer === undefined) {
+    throw new OidcDiscoveryError(`the metadata issuer ${JSON.stringify(metadata.issuer)} is not the configured issuer ${JSON.stringify(provider.issuer)}`)
+  }
+  return { metadata, issuer, endpoints: resolveEndpoints(provider, metadata, settings.allowHttp) }
 }
 
-async function fetchMetadata (config: ResolvedConfig): Promise<ProviderMetadata> {
-  const url = discoveryDocumentUrl(config.discoveryUrl)
+const GUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
+
+/**
+ * The issuer the metadata may name: the configured one. With the Entra ID preset and a
+ * tenant not given by its id (a domain, `common`, `organizations`, `consumers`), also the
+ * authority's issuer for a tenant id, or its `{tenantid}` template (multi-tenant apps).
+ */
+function acceptedIssuer (provider: ResolvedProvider, issuer: string): string | undefined {
+  if (issuer === provider.issuer) return issuer
+  const authority = provider.entraAuthority
+  if (authority === undefined || new RegExp(`/${GUID}/v2\\.0$`, 'i').test(provider.issuer)) return undefined
+  const tenant = issuer.startsWith(`${authority}/`) && issuer.endsWith('/v2.0') ? issuer.slice(authority.length + 1, -5) : ''
+  return tenant === '{tenantid}' || new RegExp(`^${GUID}$`, 'i').test(tenant) ? issuer : undefined
+}
+
+async function fetchMetadata (provider: ResolvedProvider, { httpTimeout }: DiscoverySettings): Promise<ProviderMetadata> {
+  const url = discoveryDocumentUrl(provider.discoveryUrl)
   let metadata: unknown
   try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(config.httpTimeout), headers: { accept: 'application/json' }, redirect: 'error' })
+    const response = await fetch(url, { signal: AbortSignal.timeout(httpTimeout), headers: { accept: 'application/json' }, redirect: 'error' })
     if (!response.ok) throw new Error(`${url} answered HTTP ${response.status}`)
     metadata = await response.json()
   } catch (err) {
     // An IdP without a discovery document is usable when every endpoint a login needs is configured.
-    const { authorization, token, jwks } = config.endpoints
-    if (authorization !== undefined && token !== undefined && jwks !== undefined) return { issuer: config.issuer }
-    throw new OidcDiscoveryError(err instanceof Error && err.name === 'TimeoutError' ? `${url} did not answer within ${config.httpTimeout} ms` : (err as Error).message, { cause: err })
+    const { authorization, token, jwks } = provider.endpoints
+    if (authorization !== undefined && token !== undefined && jwks !== undefined) return { issuer: provider.issuer }
+    const why = err instanceof Error && err.name === 'TimeoutError' ? `${url} did not answer within ${httpTimeout} ms` : (err as Error).message
+    throw withReason(new OidcDiscoveryError(why, { cause: err }), UNAVAILABLE)
   }
   if (metadata === null || typeof metadata !== 'object' || typeof (metadata as ProviderMetadata).issuer !== 'string') {
-    throw new OidcDiscoveryError(`${url} did not return an OpenID Provider metadata document`)
+    throw withReason(new OidcDiscoveryError(`${url} did not return an OpenID Provider metadata document`), UNAVAILABLE)
   }
   return metadata as ProviderMetadata
 }
 
-function resolveEndpoints (config: ResolvedConfig, metadata: ProviderMetadata): ProviderInfo['endpoints'] {
+function resolveEndpoints (config: ResolvedProvider, metadata: ProviderMetadata, allowHttp: boolean): ProviderInfo['endpoints'] {
   const publicOrigin = new URL(config.issuer).origin
   const internalOrigin = new URL(config.discoveryUrl).origin
   const endpoints: OidcEndpoints = {}
@@ -89,7 +130,7 @@ function resolveEndpoints (config: ResolvedConfig, metadata: ProviderMetadata): 
       endpoints[key] = override
     } else if (typeof discovered === 'string' && URL.canParse(discovered)) {
       const endpoint = publicOrigin === internalOrigin ? discovered : moveOrigin(discovered, BROWSER_FACING.has(key) ? [internalOrigin, publicOrigin] : [publicOrigin, internalOrigin])
-      assertAllowedScheme(endpoint, String(metaKey), config.allowHttp)
+      assertAllowedScheme(endpoint, String(metaKey), allowHttp)
       endpoints[key] = endpoint
     }
   }

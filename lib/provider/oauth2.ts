@@ -1,7 +1,7 @@
-import type { FastifyInstance } from 'fastify'
+import Fastify from 'fastify'
 import oauth2Plugin from '@fastify/oauth2'
-import type { ResolvedConfig } from '../config.js'
 import type { ProviderInfo } from './discovery.js'
+import type { ResolvedProvider } from './provider-config.js'
 
 /** The simple-oauth2 `AuthorizationCode` client that `@fastify/oauth2` builds. */
 export interface OAuth2Mechanics {
@@ -16,44 +16,42 @@ export interface OAuth2AccessToken {
 }
 
 /**
- * Registers `@fastify/oauth2` for one provider inside an encapsulated context
- * (no decorator leaks into the app) with explicit endpoints — which supports
- * overrides and split public/internal hosts — and hands back its OAuth 2 client.
- * Its own state and PKCE cookies are not used: the plugin keeps those in its
- * sealed login transaction.
+ * Registers `@fastify/oauth2` for one provider, once its endpoints are known
+ * (discovery may succeed long after the app started), in a private Fastify
+ * instance that only carries its decorator — no route, no decorator and no
+ * server: nothing leaks into the app and nothing needs closing — with explicit endpoints, which supports overrides and split
+ * public/internal hosts. Its own state and PKCE cookies are not used: the
+ * plugin keeps those in its sealed login transaction.
  */
-export async function registerOAuth2 (fastify: FastifyInstance, config: ResolvedConfig, info: ProviderInfo): Promise<OAuth2Mechanics> {
+export async function createOAuth2 (provider: ResolvedProvider, httpTimeout: number, info: ProviderInfo): Promise<OAuth2Mechanics> {
   const authorize = new URL(info.endpoints.authorization)
   const token = new URL(info.endpoints.token)
   const methods = info.metadata.token_endpoint_auth_methods_supported ?? ['client_secret_basic']
-  const useBasic = config.clientSecret !== undefined && methods.includes('client_secret_basic')
-  const name = `oidcOAuth2_${config.providerName}`
-  let mechanics: OAuth2Mechanics | undefined
-
-  await fastify.register(async (child) => {
-    await child.register(oauth2Plugin, {
-      name,
-      callbackUri: config.redirectUri,
-      scope: config.scope.split(/\s+/),
-      pkce: 'S256',
-      credentials: {
-        client: config.clientSecret === undefined
-          // A public client must send no client_secret at all (Entra ID refuses even an empty one):
-          // simple-oauth2 always writes the secret parameter, so it is pointed at client_id with the same value.
-          ? { id: config.clientId, secret: config.clientId, secretParamName: 'client_id' }
-          : { id: config.clientId, secret: config.clientSecret },
-        auth: {
-          authorizeHost: authorize.origin,
-          authorizePath: `${authorize.pathname}${authorize.search}`,
-          tokenHost: token.origin,
-          tokenPath: `${token.pathname}${token.search}`,
-          revokePath: info.endpoints.revocation ?? token.href
-        },
-        options: { authorizationMethod: useBasic ? 'header' : 'body' },
-        http: { timeout: config.httpTimeout, redirects: 0 }
-      }
-    })
-    mechanics = (child as unknown as Record<string, { oauth2: OAuth2Mechanics }>)[name]!.oauth2
+  const useBasic = provider.clientSecret !== undefined && methods.includes('client_secret_basic')
+  const name = `oidcOAuth2_${provider.name.replace(/-/g, '_')}`
+  const holder = Fastify({ logger: false })
+  await holder.register(oauth2Plugin, {
+    name,
+    callbackUri: provider.redirectUri,
+    scope: provider.scope.split(/\s+/),
+    pkce: 'S256',
+    credentials: {
+      client: provider.clientSecret === undefined
+        // A public client must send no client_secret at all (Entra ID refuses even an empty one):
+        // simple-oauth2 always writes the secret parameter, so it is pointed at client_id with the same value.
+        ? { id: provider.clientId, secret: provider.clientId, secretParamName: 'client_id' }
+        : { id: provider.clientId, secret: provider.clientSecret },
+      auth: {
+        authorizeHost: authorize.origin,
+        authorizePath: `${authorize.pathname}${authorize.search}`,
+        tokenHost: token.origin,
+        tokenPath: `${token.pathname}${token.search}`,
+        revokePath: info.endpoints.revocation ?? token.href
+      },
+      options: { authorizationMethod: useBasic ? 'header' : 'body' },
+      http: { timeout: httpTimeout, redirects: 0 }
+    }
   })
-  return mechanics!
+  await holder.ready()
+  return (holder as unknown as Record<string, { oauth2: OAuth2Mechanics }>)[name]!.oauth2
 }

@@ -1,7 +1,8 @@
 import type { ResolvedConfig } from '../config.js'
 import { OidcConfigError } from '../errors.js'
 import { createBearerAuthenticator, type BearerAuthenticator } from '../guards/require-bearer.js'
-import type { ProviderInfo } from '../provider/discovery.js'
+import type { Discovered } from '../provider/connection.js'
+import { deferredVerifier } from '../tokens/deferred-verifier.js'
 import type { FastifyOidcOptions } from '../types.js'
 import { resolveResourceServerConfig } from './config.js'
 import { resourceServerVerifier } from './verifier.js'
@@ -28,14 +29,17 @@ const OWN_PROVIDER_VARS = ['OIDC_DISCOVERY_URL', 'OIDC_JWKS_URI', 'OIDC_INTROSPE
  * refused with `FST_OIDC_CONFIG_INVALID`. A verified caller's token is relayed
  * by `request.oidc.fetch` to the plugin's downstreams only.
  */
-export async function relyingPartyBearer (config: ResolvedConfig, info: ProviderInfo, options: FastifyOidcOptions): Promise<RelyingPartyBearer | undefined> {
+export async function relyingPartyBearer (config: ResolvedConfig, discovered: Discovered | undefined, options: FastifyOidcOptions): Promise<RelyingPartyBearer | undefined> {
   const env = options.env ?? process.env
   const own = options.resourceServer ?? (env['OIDC_AUDIENCE'] === undefined ? undefined : {})
   if (own === undefined) return undefined
   const sameProvider = own.issuer === undefined || own.issuer === config.issuer
+  const typ = sameProvider ? config.providers[0]!.accessTokenTyp : undefined
   const rsConfig = resolveResourceServerConfig({
     issuer: config.issuer,
-    ...(sameProvider ? { discoveryUrl: config.discoveryUrl, jwksUri: info.endpoints.jwks } : {}),
+    ...(sameProvider ? { discoveryUrl: config.discoveryUrl, jwksUri: discovered?.info.endpoints.jwks } : {}),
+    // A preset's access tokens typed JWT (Keycloak, Entra ID), unless OIDC_ACCESS_TOKEN_TYPES says otherwise.
+    ...(typ === undefined || env['OIDC_ACCESS_TOKEN_TYPES'] !== undefined ? {} : { accessTokenTypes: ['at+jwt', 'application/at+jwt', typ] }),
     httpTimeout: config.httpTimeout,
     clockTolerance: config.clockTolerance,
     allowHttp: config.allowHttp,
@@ -46,7 +50,8 @@ export async function relyingPartyBearer (config: ResolvedConfig, info: Provider
   if (rsConfig.audiences.includes(config.clientId)) {
     throw new OidcConfigError('  - OIDC_AUDIENCE: must not be the relying party\'s client id (the aud of its ID tokens, which are no access tokens)')
   }
-  const verifier = await resourceServerVerifier(rsConfig)
+  // The provider not reachable at start-up: the keys' URL is discovered at the first token.
+  const verifier = discovered === undefined ? deferredVerifier(async () => await resourceServerVerifier(rsConfig)) : await resourceServerVerifier(rsConfig)
   return {
     realm: rsConfig.realm,
     authenticate: createBearerAuthenticator(verifier, { ...rsConfig, forwarding: { downstreams: config.downstreams } })

@@ -6,11 +6,12 @@ import { assertSameOrigin } from './same-origin.js'
 
 /**
  * `GET|POST /auth/logout`: destroys the session first, then revokes the
- * refresh token (when the IdP can and `revokeOnLogout` is on; a failure is
- * logged, never shown), then sends the browser to the IdP's end-session
- * endpoint with `id_token_hint`, `post_logout_redirect_uri` and `client_id`.
+ * refresh token at the session's provider (when the IdP can and `revokeOnLogout`
+ * is on; a failure is logged, never shown), then sends the browser to its
+ * end-session endpoint with `id_token_hint`, `post_logout_redirect_uri` and
+ * `client_id` (see `ProviderClient.logoutUrl` for providers without one).
  */
-export function logoutRoute (fastify: FastifyInstance, { client, config, audit }: Runtime): void {
+export function logoutRoute (fastify: FastifyInstance, { client: defaultClient, providers, config, audit }: Runtime): void {
   async function logout (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     if (request.method === 'POST') assertSameOrigin(request, config.baseUrl)
     const context = request.oidc as RequestContext
@@ -18,7 +19,9 @@ export function logoutRoute (fastify: FastifyInstance, { client, config, audit }
     const payload = context.payload
     await context.logout()
     reply.header('cache-control', 'no-store')
-    if (payload === null) return await reply.redirect(client.logoutUrl(), 302)
+    if (payload === null) return await reply.redirect(defaultClient.logoutUrl(), 302)
+    // The session's own provider (a session of a provider no longer configured does not open).
+    const { client } = providers.get(payload.provider)!
     audit(request, 'logout', identityOf(payload))
     if (config.revokeOnLogout && payload.tokens.refreshToken !== undefined) {
       await client.revoke(payload.tokens.refreshToken, 'refresh_token').catch((err: unknown) => {

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import { decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose'
 import { OidcIdTokenInvalidError } from '../errors.js'
 import { translateIdpError, withReason, type ReasonedError } from '../idp-errors.js'
+import { namesIssuer, TENANT_PLACEHOLDER } from '../provider/issuer.js'
 import type { OidcClaims } from '../types.js'
 
 /** An ID token is minted for this exchange: one issued longer ago than a login may last (seconds) is refused. */
@@ -10,7 +11,10 @@ const MAX_ID_TOKEN_AGE = 600
 export interface IdTokenChecks {
   /** Key source: the provider's remote JWKS (and the client secret for configured HMAC algorithms). */
   keys: JWTVerifyGetKey
+  /** The issuer, or Entra ID's `…/{tenantid}/v2.0` template (then `iss` must be it filled with the token's `tid`). */
   issuer: string
+  /** Other spellings of the issuer the provider uses (Google: `accounts.google.com`). */
+  issuerAliases: readonly string[]
   clientId: string
   algorithms: string[]
   clockTolerance: number
@@ -65,10 +69,12 @@ export async function verifyIdToken (idToken: string, checks: IdTokenChecks): Pr
     throw reject('alg', `the algorithm ${JSON.stringify(String(alg)).slice(0, 20)} is not accepted`)
   }
 
+  const template = checks.issuer.includes(TENANT_PLACEHOLDER)
   let payload: JWTPayload
   try {
     ({ payload } = await jwtVerify(idToken, checks.keys, {
-      issuer: checks.issuer,
+      // A multi-tenant issuer is checked below, with the token's tid.
+      ...(template ? {} : { issuer: [checks.issuer, ...checks.issuerAliases] }),
       audience: checks.clientId,
       algorithms: checks.algorithms,
       clockTolerance: checks.clockTolerance,
@@ -78,6 +84,7 @@ export async function verifyIdToken (idToken: string, checks: IdTokenChecks): Pr
     throw joseFailure(err)
   }
 
+  if (template && !namesIssuer(checks.issuer, [], String(payload.iss), String(payload['tid']))) throw reject('iss', 'the iss claim is not acceptable')
   const now = Math.floor(Date.now() / 1000)
   if (payload.iat! > now + checks.clockTolerance) throw reject('iat', 'issued in the future')
   if (payload.iat! < now - MAX_ID_TOKEN_AGE - checks.clockTolerance) throw reject('iat', 'issued too long ago')

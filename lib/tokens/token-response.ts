@@ -1,12 +1,13 @@
-import { OidcIdpResponseError } from '../errors.js'
-import { withReason } from '../idp-errors.js'
+import { OidcIdpError, OidcIdpResponseError } from '../errors.js'
+import { isOAuthErrorCode, withReason } from '../idp-errors.js'
 import type { OidcTokenSet } from '../types.js'
 
 /**
  * Checks a token endpoint answer (RFC 6749 5.1) and turns it into a token set.
  * On a refresh (`previous` given) the refresh token, ID token and scope the IdP
  * did not send again are kept; at login a missing `scope` is the requested one.
- * Anything malformed is 502 `FST_OIDC_IDP_BAD_RESPONSE` (reason `token_error`).
+ * Anything malformed is 502 `FST_OIDC_IDP_BAD_RESPONSE` (reason `token_error`);
+ * an OAuth error in a 200 answer (GitHub answers its errors so) is 401 `FST_OIDC_IDP_ERROR`.
  *
  * @example
  * const tokens = parseTokenResponse(await exchange(), { requestedScope: 'openid email' })
@@ -14,6 +15,7 @@ import type { OidcTokenSet } from '../types.js'
 export function parseTokenResponse (response: Record<string, unknown>, context: { previous?: OidcTokenSet, requestedScope: string }): OidcTokenSet {
   const { access_token: accessToken, token_type: tokenType, refresh_token: refreshToken, id_token: idToken, expires_in: expiresIn, scope } = response
   const bad = (what: string): Error => withReason(new OidcIdpResponseError(`the token response ${what}`), 'token_error')
+  if (isOAuthErrorCode(response['error'])) throw withReason(new OidcIdpError(`the token endpoint answered ${response['error']}`), 'token_error')
   if (typeof accessToken !== 'string' || accessToken === '') throw bad('has no access_token')
   if (typeof tokenType !== 'string' || tokenType.toLowerCase() !== 'bearer') throw bad('token_type is not Bearer')
   if (refreshToken !== undefined && typeof refreshToken !== 'string') throw bad('has a malformed refresh_token')

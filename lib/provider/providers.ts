@@ -1,0 +1,27 @@
+import type { FastifyInstance } from 'fastify'
+import type { ResolvedConfig } from '../config.js'
+import { TransactionCookies } from '../session/transaction.js'
+import { ProviderClient } from './client.js'
+import { ProviderConnection } from './connection.js'
+
+/**
+ * Starts every configured provider — discovery in parallel, each retried in
+ * the background when its IdP cannot be reached — and resolves to their
+ * clients, the default one first. Rejects (after stopping them all) when one
+ * is misconfigured. Their timers are cleared when the app closes.
+ */
+export async function startProviders (fastify: FastifyInstance, config: ResolvedConfig): Promise<ProviderClient[]> {
+  const settings = { httpTimeout: config.httpTimeout, allowHttp: config.allowHttp, metadataRefresh: config.metadataRefresh }
+  const connections = config.providers.map((provider) => new ProviderConnection(provider, settings, fastify.log))
+  const stop = (): void => { for (const connection of connections) connection.close() }
+  try {
+    await Promise.all(connections.map(async (connection) => { await connection.start() }))
+  } catch (err) {
+    stop()
+    throw err
+  }
+  fastify.addHook('onClose', async () => { stop() })
+  // One set of login transactions for all: a transaction names the provider it was started for.
+  const transactions = new TransactionCookies(config.sessionSecrets, config.prefix, config.secureCookies)
+  return connections.map((connection) => new ProviderClient({ config, connection, transactions }))
+}
