@@ -277,6 +277,7 @@ export async function prepareRows (options: PrepareOptions): Promise<Prepared> {
       tokenIssuer: TOKEN_ISSUER,
       audience: AUDIENCE,
       jwksUri: fixture.jwksUri,
+      verifiedTokenCacheTtl: row.verifiedTokenCacheTtl,
       jwks: fixture.jwks
     })
     const start = async (row: RowDef): Promise<void> => {

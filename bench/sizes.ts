@@ -3,8 +3,8 @@
 // of the memory store holding 10,000 and 100,000 such sessions (each count in
 // its own child process, next to the same sessions kept as plain objects).
 import { fork } from 'node:child_process'
-import { deflateRawSync } from 'node:zlib'
-import { CompactEncrypt } from 'jose'
+import { inflateRawSync } from 'node:zlib'
+import { compactDecrypt } from 'jose'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Session } from 'fastify'
@@ -12,7 +12,7 @@ import Fastify from 'fastify'
 import fastifyOidc, { MemoryStore } from '../lib/index.js'
 import { deriveKeys, type DerivedKey } from '../lib/session/keys.js'
 import { Sealer } from '../lib/session/seal.js'
-import type { SessionPayload } from '../lib/session/token-vault.js'
+import { TokenVault, type SessionPayload, type StoredSession } from '../lib/session/token-vault.js'
 import { browserLogin, type Fixture } from './fixture.js'
 import { childEnv, type ChildRuntime } from './harness.js'
 import { SCOPE } from './spec.js'
@@ -25,14 +25,16 @@ export interface SessionSizes {
   tokenSet: number
   /** JSON of the ID token's claims kept as `user`. */
   claims: number
-  /** JSON of what the token vault seals: token set + claims + provider. */
+  /** JSON of what the token vault seals: token set + provider, + claims unless they are the ID token's. */
   payload: number
-  /** The sealed value (compact JWE). */
+  /** Whether the claims are sealed (they are not when they equal the ID token's user claims). */
+  claimsSealed: boolean
+  /** The sealed value (compact JWE of the deflated plaintext). */
   sealed: number
   /** JSON of the whole memory-store entry (cookie metadata, the sealed value and its envelope). */
   storeEntry: number
-  /** What-ifs, not what the library does: the same key and JWE, the payload deflated first; and without the claims (they are in the ID token). */
-  whatIf: { deflated: number, withoutClaims: number, deflatedWithoutClaims: number }
+  /** For comparison, the same payload with its claims, the same key and binding: not compressed (as sealed before), and compressed. */
+  former: { uncompressed: number, compressedWithClaims: number }
   /** The three tokens alone. */
   jwts: { accessToken: number, idToken: number, refreshToken: number }
   /** Claim counts of the access and ID tokens. */
@@ -74,27 +76,26 @@ export async function measureSession (fixture: Fixture, probe: { port: number, c
       store.get(sessionId, (err, session) => err == null ? resolve(session) : reject(err))) as unknown as Record<string, unknown> | null
     const sealed = (snapshot?.['oidc'] as { sealed?: unknown } | undefined)?.sealed
     if (snapshot == null || typeof sealed !== 'string') throw new Error('the memory store holds no sealed session after the login')
-    const opened = await new Sealer<SessionPayload>(deriveKeys([fixture.sessionSecret], 'token-set')).open(sealed, { binding: sessionId })
+    const opened = await new TokenVault([fixture.sessionSecret]).open(snapshot['oidc'] as StoredSession, sessionId)
     if (opened === null) throw new Error('the stored session does not open with the session secret')
     const { payload } = opened
     const { tokens } = payload
-    const [{ key, kid }] = deriveKeys([fixture.sessionSecret], 'token-set') as [DerivedKey]
-    const seal = async (value: unknown, deflate: boolean): Promise<number> => {
-      const json = Buffer.from(JSON.stringify({ p: value, b: sessionId }))
-      const jwe = await new CompactEncrypt(deflate ? deflateRawSync(json) : json).setProtectedHeader({ alg: 'dir', enc: 'A256GCM', kid }).encrypt(key)
-      return jwe.length
-    }
-    const { claims: _claims, ...withoutClaims } = payload
+    const keys = deriveKeys([fixture.sessionSecret], 'token-set')
+    // What the vault sealed, decrypted and inflated by hand.
+    const { plaintext, protectedHeader } = await compactDecrypt(sealed, (keys[0] as DerivedKey).key, { crit: { cmp: true } })
+    const sealedPayload = (JSON.parse((protectedHeader['cmp'] === 'DEF' ? inflateRawSync(plaintext) : Buffer.from(plaintext)).toString()) as { p: Record<string, unknown> }).p
+    const sealedWith = async (compress: boolean): Promise<number> => (await new Sealer<SessionPayload>(keys, { compress }).seal(payload, { binding: sessionId })).length
     return {
       snapshot,
       payload,
       sizes: {
         tokenSet: Buffer.byteLength(JSON.stringify(tokens)),
         claims: Buffer.byteLength(JSON.stringify(payload.claims)),
-        payload: Buffer.byteLength(JSON.stringify(payload)),
+        payload: Buffer.byteLength(JSON.stringify(sealedPayload)),
+        claimsSealed: Object.hasOwn(sealedPayload, 'claims'),
         sealed: Buffer.byteLength(sealed),
         storeEntry: Buffer.byteLength(JSON.stringify(snapshot)),
-        whatIf: { deflated: await seal(payload, true), withoutClaims: await seal(withoutClaims, false), deflatedWithoutClaims: await seal(withoutClaims, true) },
+        former: { uncompressed: await sealedWith(false), compressedWithClaims: await sealedWith(true) },
         jwts: { accessToken: tokens.accessToken.length, idToken: tokens.idToken?.length ?? 0, refreshToken: tokens.refreshToken?.length ?? 0 },
         claimCounts: { accessToken: jwtClaims(tokens.accessToken), idToken: jwtClaims(tokens.idToken) }
       }

@@ -31,6 +31,8 @@ export interface ServerSpec {
   tokenIssuer?: string
   audience?: string
   jwksUri?: string
+  /** Bearer rows: fastify-oidc's `verifiedTokenCacheTtl` (undefined: its default). */
+  verifiedTokenCacheTtl?: number
   /** jose-local: the public keys, verified locally (no HTTP). */
   jwks?: JSONWebKeySet
 }
@@ -53,6 +55,8 @@ export interface RowDef {
   kind: ServerKind
   credential: Credential
   sessionStore?: string
+  /** Bearer rows: fastify-oidc's `verifiedTokenCacheTtl` (undefined: its default, 60 s). */
+  verifiedTokenCacheTtl?: number
   /** Why a row the issue does not list is there. */
   note?: string
   /** A row that may be refused at start-up (its feature not there yet): skipped with a note instead of failing the run. */
@@ -83,8 +87,9 @@ export const ROWS: readonly RowDef[] = [
   },
   { id: '5', label: 'express + express-openid-connect requiresAuth()', kind: 'express-oidc', credential: 'login-express' },
   { id: '6', label: '@fastify/secure-session, same token set', kind: 'secure-session', credential: 'session-data' },
-  { id: '7', label: 'fastify-oidc requireBearer, RS256 JWT', kind: 'bearer', credential: 'bearer-rs256' },
-  { id: '8', label: 'fastify-oidc requireBearer, ES256 JWT', kind: 'bearer', credential: 'bearer-es256' },
+  { id: '7', label: 'fastify-oidc requireBearer, RS256 JWT, no cache (verifiedTokenCacheTtl: 0)', kind: 'bearer', credential: 'bearer-rs256', verifiedTokenCacheTtl: 0 },
+  { id: '7c', label: 'fastify-oidc requireBearer, RS256 JWT, cache of verified tokens (default)', kind: 'bearer', credential: 'bearer-rs256' },
+  { id: '8', label: 'fastify-oidc requireBearer, ES256 JWT, no cache', kind: 'bearer', credential: 'bearer-es256', verifiedTokenCacheTtl: 0 },
   { id: '9', label: 'fastify-jwt-jwks (@fastify/jwt), RS256 JWT', kind: 'jwt-jwks', credential: 'bearer-rs256' },
   { id: '10', label: 'raw jose.jwtVerify + createLocalJWKSet, RS256', kind: 'jose-local', credential: 'bearer-rs256' }
 ]

@@ -9,9 +9,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { Session } from 'fastify'
 import { MemoryStore } from '../lib/index.js'
-import { deriveKeys } from '../lib/session/keys.js'
-import { Sealer } from '../lib/session/seal.js'
-import type { SessionPayload } from '../lib/session/token-vault.js'
+import { TokenVault, type SessionPayload } from '../lib/session/token-vault.js'
 
 export interface StoreRssInput {
   kind: 'sealed' | 'plain'
@@ -58,14 +56,15 @@ const hash = (value: string): string => createHash('sha256').update(value).diges
 const store = new MemoryStore({ max: sessions, ttl })
 const link = (store as { link?: Linker }).link?.bind(store)
 const plain = new Map<string, unknown>()
-const sealer = new Sealer<SessionPayload>(deriveKeys([input.sessionSecret], 'token-set'))
+// Sealed as the library seals a session (compressed, the claims left out when they are the ID token's).
+const vault = new TokenVault([input.sessionSecret])
 const noop = (): void => {}
 const before = memory()
 
 for (let i = 0; i < sessions; i++) {
   const sessionId = randomBytes(24).toString('base64url')
   if (kind === 'sealed') {
-    const sealed = await sealer.seal(payload, { binding: sessionId })
+    const sealed = await vault.seal(payload, sessionId)
     const oidc = { ...snapshot['oidc'] as Record<string, unknown>, sealed }
     store.set(sessionId, { ...snapshot, oidc } as unknown as Session, noop)
     if (link !== undefined) await link(sessionId, [hash(`sid ${sessionId}`), hash(`sub ${i}`)], ttl)

@@ -1,5 +1,6 @@
-// Rows 7 and 8: fastify-oidc's resource server, `requireBearer` on a JWT access
-// token (RS256 or ES256), keys from the JWKS served by the orchestrator.
+// Rows 7, 7c and 8: fastify-oidc's resource server, `requireBearer` on a JWT access
+// token (RS256 or ES256), keys from the JWKS served by the orchestrator; rows 7
+// and 8 without the cache of verified tokens, 7c with it (its default).
 import Fastify from 'fastify'
 import { oidcResourceServer } from '../../lib/index.js'
 import { ROUTE } from '../spec.js'
@@ -11,6 +12,7 @@ export const build: BuildServer = async (spec) => {
     issuer: required(spec, 'tokenIssuer'),
     audience: required(spec, 'audience'),
     jwksUri: required(spec, 'jwksUri'),
+    ...(spec.verifiedTokenCacheTtl === undefined ? {} : { verifiedTokenCacheTtl: spec.verifiedTokenCacheTtl }),
     env: {}
   })
   app.get(ROUTE, { preHandler: app.requireBearer() }, async (request) => ({ sub: request.oidc.user!.sub }))

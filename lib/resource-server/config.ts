@@ -20,6 +20,8 @@ export interface ResolvedResourceServerConfig {
   jwksUri: string | undefined
   /** Undefined: opaque tokens are refused. */
   introspection: IntrospectionConfig | undefined
+  /** Seconds a verified JWT is reused (never past its `exp`); 0: no cache. */
+  verifiedTokenCacheTtl: number
   /** Normalized `typ` values (lowercase, no `application/`), or `'any'`. */
   accessTokenTypes: string[] | 'any'
   algorithms: string[]
@@ -68,6 +70,8 @@ export function resolveResourceServerConfig (options: OidcResourceServerOptions 
     introspection = Object.freeze({ endpoint, clientId: clientId!, clientSecret: clientSecret!, cacheTtl })
   }
 
+  const verifiedTokenCacheTtl = numberSetting(options.verifiedTokenCacheTtl, 'OIDC_BEARER_CACHE_TTL', 60, 0, 3600)
+
   const types = pick(options.accessTokenTypes, 'OIDC_ACCESS_TOKEN_TYPES', asList, 'a comma-separated list of JWT typ values, or any') ?? DEFAULT_TYPES
   if (types.length === 0) problems.push('OIDC_ACCESS_TOKEN_TYPES: expected at least one typ value, or any')
   const algorithms = pick(options.algorithms, 'OIDC_ACCESS_TOKEN_ALGS', asList, 'a comma-separated list of JWS algorithms') ?? DEFAULT_ACCESS_TOKEN_ALGS
@@ -90,6 +94,7 @@ export function resolveResourceServerConfig (options: OidcResourceServerOptions 
     discoveryUrl: discoveryUrl!,
     jwksUri,
     introspection,
+    verifiedTokenCacheTtl,
     accessTokenTypes: types.includes('any') ? 'any' : [...new Set(types.map(normalizeTyp))],
     algorithms: [...algorithms],
     clockTolerance,

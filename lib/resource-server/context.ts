@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http'
 import { rolesFrom } from '../claims.js'
 import { forwardFetch, forwardHeaders, type Forwarding } from '../downstream.js'
 import { OidcDownstreamOriginDeniedError, OidcUnauthenticatedError } from '../errors.js'
+import { copyJson } from '../tokens/access-token.js'
 import type { OidcClaims, OidcRequestContext } from '../types.js'
 import type { VerifiedBearer } from './types.js'
 
@@ -21,6 +22,8 @@ export class BearerContext implements OidcRequestContext {
   readonly #token: string | undefined
   readonly #rolesClaim: string
   readonly #forwarding: Forwarding | undefined
+  /** This request's own copy of the claims, made at the first read. */
+  #user: OidcClaims | undefined
 
   constructor (bearer: VerifiedBearer | null, token: string | undefined, rolesClaim: string, forwarding?: BearerForwarding) {
     this.#bearer = bearer
@@ -32,9 +35,15 @@ export class BearerContext implements OidcRequestContext {
       : { ...forwarding, accessToken: async () => token, renew: async () => undefined }
   }
 
-  /** The token's claims. */
+  /**
+   * The token's claims: this request's own copy (the verified result is frozen
+   * and shared by every request with the same token), so a handler may change
+   * it without affecting any other request.
+   */
   get user (): OidcClaims | null {
-    return this.#bearer?.claims ?? null
+    if (this.#bearer === null) return null
+    this.#user ??= copyJson(this.#bearer.claims)
+    return this.#user
   }
 
   get via (): 'bearer' | null {

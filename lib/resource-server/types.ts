@@ -28,6 +28,11 @@ export interface OidcResourceServerOptions {
   /** `OIDC_INTROSPECTION_CACHE_TTL`: seconds an active answer is reused (never past the token's `exp`). Default 60; 0 disables. */
   introspectionCacheTtl?: number
   /**
+   * `OIDC_BEARER_CACHE_TTL`: seconds a verified JWT access token is reused without verifying it again
+   * (10,000 tokens at most; never past the token's `exp`). Default 60 (at most 3600); 0 disables.
+   */
+  verifiedTokenCacheTtl?: number
+  /**
    * `OIDC_ACCESS_TOKEN_TYPES`: accepted JWT `typ` headers. Default `at+jwt,application/at+jwt` (RFC 9068).
    * `any` accepts every `typ` (Keycloak, Entra ID send `JWT`); ID tokens are refused all the same.
    */
@@ -53,7 +58,7 @@ export interface RequireBearerOptions {
   scopes?: string[]
 }
 
-/** A verified access token. */
+/** A verified access token (frozen: it may be shared by every request with the same token). */
 export interface VerifiedBearer {
   /** The token's claims (JWT payload, or the introspection answer). */
   claims: OidcClaims

@@ -1,5 +1,7 @@
 import type { FastifyRequest } from 'fastify'
+import { decodeJwt } from 'jose'
 import { LRUCache } from 'lru-cache'
+import { userClaims } from '../tokens/id-token.js'
 import type { OidcClaims, OidcTokenSet } from '../types.js'
 import { deriveKeys } from './keys.js'
 import { Sealer } from './seal.js'
@@ -49,22 +51,42 @@ interface CacheEntry {
   payload: SessionPayload
 }
 
+/** What is sealed: the payload, without its claims when they are exactly the ID token's user claims. */
+type SealedPayload = Omit<SessionPayload, 'claims'> & { claims?: OidcClaims }
+
+/** The user claims of an ID token (validated when it was received), as a login derives them; undefined without a readable one. */
+function idTokenClaims (idToken: string | undefined): OidcClaims | undefined {
+  try {
+    return userClaims(decodeJwt(idToken!) as OidcClaims)
+  } catch {
+    return undefined
+  }
+}
+
 /**
  * Keeps the token set and claims in the server-side session, sealed with JWE
  * under a key derived for this purpose and bound to the session id (a sealed
  * value copied under another session id does not open). Opened values are kept
  * in a bounded in-process cache keyed by the sealed string, so a request does
  * not pay a decryption when its session has not changed.
+ *
+ * To keep sessions small, the plaintext is DEFLATE-compressed (the store is
+ * server-side: no client sees its length), and the claims are not sealed when
+ * they equal the ID token's user claims exactly — the usual case, without
+ * userinfo — but rebuilt from the sealed ID token when opened.
  */
 export class TokenVault {
-  readonly #sealer: Sealer<SessionPayload>
+  readonly #sealer: Sealer<SealedPayload>
   readonly #opened: LRUCache<string, CacheEntry>
   readonly #idleMs: number
+  readonly #providers: ReadonlySet<string> | undefined
 
-  constructor (secrets: readonly string[], cacheSize = 10_000, idleMs = 0) {
-    this.#sealer = new Sealer(deriveKeys(secrets, 'token-set'))
+  /** With `providers`, a session of a provider no longer configured does not open (it is dropped). */
+  constructor (secrets: readonly string[], cacheSize = 10_000, idleMs = 0, providers?: ReadonlySet<string>) {
+    this.#sealer = new Sealer(deriveKeys(secrets, 'token-set'), { compress: true })
     this.#opened = new LRUCache({ max: cacheSize })
     this.#idleMs = idleMs
+    this.#providers = providers
   }
 
   /**
@@ -88,6 +110,7 @@ export class TokenVault {
   /** The session's payload, or `null` when anonymous or unreadable. Re-seals values sealed with an old key. */
   async read (request: FastifyRequest): Promise<SessionPayload | null> {
     const opened = await this.open(request.session.oidc, request.session.sessionId)
+    if (opened !== null && this.#providers?.has(opened.payload.provider) === false) return null
     if (opened?.stale === true) await this.write(request, opened.payload)
     return opened?.payload ?? null
   }
@@ -102,14 +125,23 @@ export class TokenVault {
     if (hit !== undefined && hit.sessionId === sessionId) return { payload: hit.payload, stale: false }
     const opened = await this.#sealer.open(stored.sealed, { binding: sessionId })
     if (opened === null) return null
-    if (!opened.stale) this.#opened.set(stored.sealed, { sessionId, payload: opened.payload })
-    return opened
+    const { claims, ...rest } = opened.payload
+    const payload: SessionPayload = { ...rest, claims: claims ?? idTokenClaims(rest.tokens.idToken)! }
+    if (!opened.stale) this.#opened.set(stored.sealed, { sessionId, payload })
+    return { payload, stale: opened.stale }
+  }
+
+  /** Seals a session's payload, bound to its id (see the class). */
+  async seal (payload: SessionPayload, sessionId: string): Promise<string> {
+    const { claims, ...rest } = payload
+    const sealed: SealedPayload = JSON.stringify(idTokenClaims(rest.tokens.idToken)) === JSON.stringify(claims) ? rest : payload
+    return await this.#sealer.seal(sealed, { binding: sessionId })
   }
 
   /** Seals `payload` into the request's session (saved by `@fastify/session` when the reply is sent). */
   async write (request: FastifyRequest, payload: SessionPayload): Promise<StoredSession> {
     const sessionId = request.session.sessionId
-    const sealed = await this.#sealer.seal(payload, { binding: sessionId })
+    const sealed = await this.seal(payload, sessionId)
     const stored: StoredSession = { v: 1, sealed, provider: payload.provider, ...(this.#idleMs > 0 ? { idleUntil: Date.now() + this.#idleMs } : {}) }
     // Rewriting a logged-in session (not a login, whose regenerated session holds nothing yet).
     if (request.session.oidc !== undefined) keepExpiry(request)

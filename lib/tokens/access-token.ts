@@ -58,6 +58,32 @@ export function scopesOf (claims: Record<string, unknown>): string[] {
 }
 
 /**
+ * Freezes a verified token and everything in it (its claims are JSON: no
+ * cycles), so that a result shared between requests cannot be changed through
+ * any of them.
+ */
+export function deepFreeze<T> (value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    Object.freeze(value)
+    for (const member of Object.values(value)) deepFreeze(member)
+  }
+  return value
+}
+
+/**
+ * A mutable deep copy of JSON claims (a frozen verified token's, for one
+ * request): several times faster than `structuredClone` for them. Spreading
+ * defines properties, so an own `__proto__` claim stays a claim.
+ */
+export function copyJson<T> (value: T): T {
+  if (Array.isArray(value)) return value.map(copyJson) as T
+  if (typeof value !== 'object' || value === null) return value
+  const copy = { ...value } as Record<string, unknown>
+  for (const key of Object.keys(copy)) copy[key] = copyJson(copy[key])
+  return copy as T
+}
+
+/**
  * Verifies a JWT access token (RFC 9068) in a fixed order: the header (`alg`
  * in the allow-list, `typ` accepted), the signature against the issuer's JWKS,
  * the presence of the required claims (all of RFC 9068's for `at+jwt`;

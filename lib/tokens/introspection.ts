@@ -3,7 +3,7 @@ import { LRUCache } from 'lru-cache'
 import { OidcVerifierUnavailableError } from '../errors.js'
 import type { VerifiedBearer } from '../resource-server/types.js'
 import type { OidcClaims } from '../types.js'
-import { invalidToken, scopesOf } from './access-token.js'
+import { deepFreeze, invalidToken, scopesOf } from './access-token.js'
 
 export interface IntrospectionSettings {
   endpoint: string
@@ -44,9 +44,10 @@ type Outcome = VerifiedBearer | string
  * Answers are kept under a hash of the token (the token itself is never a key
  * nor logged): active ones for `cacheTtl` seconds, never past `exp`; refusals
  * for 5 s (at most `cacheTtl`), so a flood of the same junk costs one call.
- * Concurrent requests with the same token share one call. Every caller gets
- * its own copy of the answer: what a handler does to it stays in its request.
- * An unreachable or failing endpoint is never remembered.
+ * Concurrent requests with the same token share one call. Verified answers
+ * are deep-frozen and shared (as the bearer verifier's JWTs): `request.oidc`
+ * gives each request its own copy, so what a handler does to it stays in its
+ * request. An unreachable or failing endpoint is never remembered.
  */
 export class Introspector {
   readonly #settings: IntrospectionSettings
@@ -64,7 +65,7 @@ export class Introspector {
     const key = createHash('sha256').update(token).digest('base64url')
     const outcome = this.#active.get(key) ?? this.#refused.get(key) ?? await this.#join(key, token)
     if (typeof outcome === 'string') throw invalidToken(outcome)
-    return structuredClone(outcome)
+    return outcome
   }
 
   /** The running call for this token, or a new one. */
@@ -129,7 +130,7 @@ export class Introspector {
     if (claims['sub'] !== undefined && !isNonEmptyString(claims['sub'])) return 'the sub claim is not a non-empty string'
     const sub = claims['sub'] ?? claims['client_id']
     if (!isNonEmptyString(sub)) return 'the token has no subject'
-    return { claims: { ...claims, sub } as OidcClaims, scopes: scopesOf(claims), expiresAt: (exp as number | undefined) ?? null, method: 'introspection' }
+    return deepFreeze({ claims: { ...claims, sub } as OidcClaims, scopes: scopesOf(claims), expiresAt: (exp as number | undefined) ?? null, method: 'introspection' })
   }
 }
 
