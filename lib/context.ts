@@ -4,6 +4,7 @@ import { forwardFetch, forwardHeaders, sessionRenewal, type Forwarding } from '.
 import { OidcUnauthenticatedError } from './errors.js'
 import { reasonOf } from './idp-errors.js'
 import type { Runtime } from './runtime.js'
+import { copyJson } from './tokens/access-token.js'
 import { withRefreshLock } from './session/refresh-lock.js'
 import { identityOf, keepExpiry, type SessionPayload } from './session/token-vault.js'
 import type { OidcClaims, OidcRequestContext } from './types.js'
@@ -18,6 +19,7 @@ export class RequestContext implements OidcRequestContext {
   readonly #runtime: Runtime
   #payload: SessionPayload | null = null
   #via: 'session' | null = null
+  #user: { from: OidcClaims, copy: OidcClaims } | null = null
   #ended = false
 
   constructor (request: FastifyRequest, runtime: Runtime) {
@@ -25,8 +27,16 @@ export class RequestContext implements OidcRequestContext {
     this.#runtime = runtime
   }
 
+  /**
+   * The user's claims: this request's own copy, made at the first read (the
+   * session's opened value is shared by its requests; changing the copy grants
+   * nothing and leaks nowhere).
+   */
   get user (): OidcClaims | null {
-    return this.#payload?.claims ?? null
+    const claims = this.#payload?.claims
+    if (claims === undefined) return null
+    if (this.#user?.from !== claims) this.#user = { from: claims, copy: copyJson(claims) }
+    return this.#user.copy
   }
 
   get via (): 'session' | null {
