@@ -156,8 +156,8 @@ export class RedisStore implements SessionStore, SessionStoreCapabilities {
 function parseSession (value: string): Session | null {
   try {
     // Only a plain JSON object is a session (not null, an array, a number or a string).
-    const session = JSON.parse(value) as { constructor?: unknown } | null
-    return session?.constructor === Object ? session as unknown as Session : null
+    const session: unknown = JSON.parse(value)
+    return Object.prototype.toString.call(session) === '[object Object]' ? session as Session : null
   } catch {
     return null
   }
