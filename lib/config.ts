@@ -1,25 +1,17 @@
 import type { SessionStore } from '@fastify/session'
 import { OidcConfigError } from './errors.js'
 import { resolveProviders, type ResolvedProvider } from './provider/provider-config.js'
-import type { FastifyOidcOptions, OidcAuditEvent, OidcEndpoints } from './types.js'
+import type { FastifyOidcOptions, OidcAuditEvent } from './types.js'
 
 /**
  * The validated, frozen configuration every other module reads: the shared
  * settings, every provider (`providers`, the first is the default one) and,
  * at the top level, the default provider's settings.
  */
-export interface ResolvedConfig {
+export interface ResolvedConfig extends Pick<ResolvedProvider,
+  'issuer' | 'clientId' | 'clientSecret' | 'redirectUri' | 'scope' | 'endpoints' | 'discoveryUrl' |
+  'postLogoutRedirectUri' | 'rolesClaim' | 'idTokenSigningAlgs'> {
   providerName: string
-  issuer: string
-  clientId: string
-  clientSecret: string | undefined
-  redirectUri: string
-  scope: string
-  endpoints: OidcEndpoints
-  discoveryUrl: string
-  postLogoutRedirectUri: string
-  rolesClaim: string
-  idTokenSigningAlgs: string[] | undefined
   providers: readonly ResolvedProvider[]
   baseUrl: string
   sessionSecrets: string[]

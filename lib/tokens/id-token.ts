@@ -1,7 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
-import { decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose'
+import { decodeProtectedHeader, jwtVerify, type errors, type JWTPayload, type JWTVerifyGetKey } from 'jose'
 import { OidcIdTokenInvalidError } from '../errors.js'
 import { translateIdpError, withReason, type ReasonedError } from '../idp-errors.js'
+import { tokenFault } from './jose-failure.js'
 import { namesIssuer, TENANT_PLACEHOLDER } from '../provider/issuer.js'
 import type { OidcClaims } from '../types.js'
 
@@ -109,19 +110,18 @@ export async function verifyIdToken (idToken: string, checks: IdTokenChecks): Pr
 }
 
 function joseFailure (err: unknown): ReasonedError {
-  if (err instanceof errors.JWTExpired) return reject('exp', 'expired')
-  if (err instanceof errors.JWTClaimValidationFailed) {
-    const claim = err.claim === 'iss' || err.claim === 'aud' || err.claim === 'iat' || err.claim === 'sub' || err.claim === 'exp' ? err.claim : 'claims'
-    return reject(claim, `the ${claim} claim is not acceptable`)
+  switch (tokenFault(err)) {
+    case 'exp': return reject('exp', 'expired')
+    case 'claim': {
+      const named = (err as errors.JWTClaimValidationFailed).claim
+      const claim = named === 'iss' || named === 'aud' || named === 'iat' || named === 'sub' || named === 'exp' ? named : 'claims'
+      return reject(claim, `the ${claim} claim is not acceptable`)
+    }
+    case 'signature': return reject('signature', 'the signature does not verify with the provider keys')
+    case 'malformed': return reject('malformed', 'not a valid signed JWT')
+    // JWKS could not be fetched: the IdP is unusable, not the user's token.
+    default: return translateIdpError(err, 'jwks')
   }
-  if (err instanceof errors.JWSSignatureVerificationFailed || err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys) {
-    return reject('signature', 'the signature does not verify with the provider keys')
-  }
-  if (err instanceof errors.JWSInvalid || err instanceof errors.JWTInvalid || err instanceof errors.JOSEAlgNotAllowed || err instanceof errors.JOSENotSupported) {
-    return reject('malformed', 'not a valid signed JWT')
-  }
-  // JWKS could not be fetched: the IdP is unusable, not the user's token.
-  return translateIdpError(err, 'jwks')
 }
 
 /** Claims that only served the ID token's own validation: not about the user. */

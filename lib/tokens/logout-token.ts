@@ -1,6 +1,8 @@
-import { decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose'
+import { decodeProtectedHeader, jwtVerify, type errors, type JWTPayload, type JWTVerifyGetKey } from 'jose'
 import { OidcLogoutTokenInvalidError } from '../errors.js'
 import { translateIdpError, withReason, type ReasonedError } from '../idp-errors.js'
+import { normalizeTyp } from './access-token.js'
+import { tokenFault } from './jose-failure.js'
 
 /** OIDC Back-Channel Logout 1.0 §2.4: the event a logout token carries. */
 export const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout'
@@ -46,7 +48,7 @@ export async function verifyLogoutToken (token: string, checks: LogoutTokenCheck
     throw reject('malformed', 'not a JWS')
   }
   if (typeof header.alg !== 'string' || !checks.algorithms.includes(header.alg)) throw reject('alg', 'the algorithm is not accepted')
-  if (header.typ !== undefined && String(header.typ).toLowerCase().replace(/^application\//, '') !== 'logout+jwt') {
+  if (header.typ !== undefined && normalizeTyp(String(header.typ)) !== 'logout+jwt') {
     throw reject('typ', 'the typ is not logout+jwt')
   }
 
@@ -80,14 +82,12 @@ export async function verifyLogoutToken (token: string, checks: LogoutTokenCheck
 }
 
 function joseFailure (err: unknown): ReasonedError {
-  if (err instanceof errors.JWTExpired) return reject('exp', 'expired')
-  if (err instanceof errors.JWTClaimValidationFailed) return reject('claims', `the ${err.claim} claim is not acceptable`)
-  if (err instanceof errors.JWSSignatureVerificationFailed || err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys) {
-    return reject('signature', 'the signature does not verify with the provider keys')
+  switch (tokenFault(err)) {
+    case 'exp': return reject('exp', 'expired')
+    case 'claim': return reject('claims', `the ${(err as errors.JWTClaimValidationFailed).claim} claim is not acceptable`)
+    case 'signature': return reject('signature', 'the signature does not verify with the provider keys')
+    case 'malformed': return reject('malformed', 'not a valid signed JWT')
+    // The JWKS could not be fetched: the IdP's keys are unusable, not its token.
+    default: return translateIdpError(err, 'jwks')
   }
-  if (err instanceof errors.JWSInvalid || err instanceof errors.JWTInvalid || err instanceof errors.JOSEAlgNotAllowed || err instanceof errors.JOSENotSupported) {
-    return reject('malformed', 'not a valid signed JWT')
-  }
-  // The JWKS could not be fetched: the IdP's keys are unusable, not its token.
-  return translateIdpError(err, 'jwks')
 }
