@@ -2,6 +2,7 @@ import { OidcDiscoveryError } from '../errors.js'
 import { isLoopbackHost } from '../config.js'
 import { withReason } from '../idp-errors.js'
 import type { OidcEndpoints } from '../types.js'
+import { swapOrigin } from './endpoint-url.js'
 import type { ResolvedProvider } from './provider-config.js'
 
 /** The subset of OpenID Provider metadata the plugin reads. */
@@ -129,7 +130,7 @@ function resolveEndpoints (config: ResolvedProvider, metadata: ProviderMetadata,
     if (override !== undefined) {
       endpoints[key] = override
     } else if (typeof discovered === 'string' && URL.canParse(discovered)) {
-      const endpoint = publicOrigin === internalOrigin ? discovered : moveOrigin(discovered, BROWSER_FACING.has(key) ? [internalOrigin, publicOrigin] : [publicOrigin, internalOrigin])
+      const endpoint = BROWSER_FACING.has(key) ? swapOrigin(discovered, internalOrigin, publicOrigin) : swapOrigin(discovered, publicOrigin, internalOrigin)
       assertAllowedScheme(endpoint, String(metaKey), allowHttp)
       endpoints[key] = endpoint
     }
@@ -146,9 +147,4 @@ function assertAllowedScheme (endpoint: string, metaKey: string, allowHttp: bool
   const { protocol, hostname } = new URL(endpoint)
   if (protocol === 'https:' || (protocol === 'http:' && (allowHttp || isLoopbackHost(hostname)))) return
   throw new OidcDiscoveryError(`the metadata ${metaKey} ${JSON.stringify(endpoint.slice(0, 100))} is not an https URL (http is only accepted for loopback hosts unless OIDC_ALLOW_HTTP=true)`)
-}
-
-function moveOrigin (endpoint: string, [from, to]: [string, string]): string {
-  const url = new URL(endpoint)
-  return url.origin === from ? `${to}${url.pathname}${url.search}` : endpoint
 }

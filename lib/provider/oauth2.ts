@@ -24,8 +24,7 @@ export interface OAuth2AccessToken {
  * plugin keeps those in its sealed login transaction.
  */
 export async function createOAuth2 (provider: ResolvedProvider, httpTimeout: number, info: ProviderInfo): Promise<OAuth2Mechanics> {
-  const authorize = new URL(info.endpoints.authorization)
-  const token = new URL(info.endpoints.token)
+  const { authorization, token } = info.endpoints
   const methods = info.metadata.token_endpoint_auth_methods_supported ?? ['client_secret_basic']
   const useBasic = provider.clientSecret !== undefined && methods.includes('client_secret_basic')
   const name = `oidcOAuth2_${provider.name.replace(/-/g, '_')}`
@@ -41,12 +40,14 @@ export async function createOAuth2 (provider: ResolvedProvider, httpTimeout: num
         // simple-oauth2 always writes the secret parameter, so it is pointed at client_id with the same value.
         ? { id: provider.clientId, secret: provider.clientId, secretParamName: 'client_id' }
         : { id: provider.clientId, secret: provider.clientSecret },
+      // The endpoints as the absolute URLs they are: simple-oauth2 and wreck resolve a "path" with
+      // `new URL(path, host)`, which keeps an absolute URL as it is but would read `//api/x` as host `api`.
       auth: {
-        authorizeHost: authorize.origin,
-        authorizePath: `${authorize.pathname}${authorize.search}`,
-        tokenHost: token.origin,
-        tokenPath: `${token.pathname}${token.search}`,
-        revokePath: info.endpoints.revocation ?? token.href
+        authorizeHost: new URL(authorization).origin,
+        authorizePath: authorization,
+        tokenHost: new URL(token).origin,
+        tokenPath: token,
+        revokePath: info.endpoints.revocation ?? token
       },
       options: { authorizationMethod: useBasic ? 'header' : 'body' },
       http: { timeout: httpTimeout, redirects: 0 }

@@ -1,6 +1,7 @@
 import { isLoopbackHost } from '../config.js'
 import { OidcDiscoveryError } from '../errors.js'
 import { discoveryDocumentUrl } from '../provider/discovery.js'
+import { swapOrigin } from '../provider/endpoint-url.js'
 import type { ResolvedResourceServerConfig } from './config.js'
 
 /** The endpoints a resource server calls. */
@@ -50,10 +51,7 @@ async function fetchMetadata (config: ResolvedResourceServerConfig): Promise<Rec
 function endpointFrom (config: ResolvedResourceServerConfig, metadata: Record<string, unknown>, key: string): string {
   const value = metadata[key]
   if (typeof value !== 'string' || !URL.canParse(value)) throw new OidcDiscoveryError(`the metadata has no ${key} and none is configured`)
-  const discovered = new URL(value)
-  const url = discovered.origin === new URL(config.issuer).origin
-    ? new URL(`${discovered.pathname}${discovered.search}`, new URL(config.discoveryUrl).origin)
-    : discovered
+  const url = new URL(swapOrigin(value, new URL(config.issuer).origin, new URL(config.discoveryUrl).origin))
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && (config.allowHttp || isLoopbackHost(url.hostname)))) {
     throw new OidcDiscoveryError(`the metadata ${key} is not an https URL (http is only accepted for loopback hosts unless OIDC_ALLOW_HTTP=true)`)
   }

@@ -76,7 +76,10 @@ export interface AuthorizationRecord {
 /** One request received by the OP, in arrival order. */
 export interface LoggedRequest {
   method: string
+  /** The path, without the `endpointPrefix` when it starts with it. */
   path: string
+  /** The path exactly as the request target carried it (e.g. `//api/oidc/token`). */
+  rawPath: string
   query: Record<string, string>
   /** Form body (application/x-www-form-urlencoded); {} for other bodies. */
   body: Record<string, string>
@@ -176,6 +179,14 @@ export interface HostileOpOptions {
   clientSecret?: string | null
   /** Advertise and send the RFC 9207 iss authorization response parameter. Default true. */
   issResponseParameter?: boolean
+  /**
+   * Prefix of every endpoint's path, e.g. `//api/oidc` (glewlwyd with Debian's default
+   * `external_url` advertises `http://localhost:4593//api/oidc/auth`). Requests are
+   * answered with or without it. Default none.
+   */
+  endpointPrefix?: string
+  /** Appended to `http://127.0.0.1:<port>` to make the issuer, e.g. `/` (a trailing-slash issuer). Default none. */
+  issuerPath?: string
 }
 
 export interface Teardown {
@@ -338,6 +349,8 @@ class HostileOpServer implements HostileOp {
   onLogout?: HostileOp['onLogout']
 
   readonly #server: Server
+  readonly #origin: string
+  readonly #prefix: string
   readonly #sockets = new Set<Socket>()
   readonly #sleepers = new Set<() => void>()
   readonly #usedCodes = new Set<string>()
@@ -348,7 +361,9 @@ class HostileOpServer implements HostileOp {
   constructor (server: Server, rsa: OpKey, ec: OpKey, options: HostileOpOptions) {
     this.#server = server
     this.port = (server.address() as AddressInfo).port
-    this.issuer = `http://127.0.0.1:${this.port}`
+    this.#origin = `http://127.0.0.1:${this.port}`
+    this.#prefix = options.endpointPrefix ?? ''
+    this.issuer = `${this.#origin}${options.issuerPath ?? ''}`
     this.clientId = options.clientId ?? 'test-client'
     this.clientSecret = options.clientSecret === undefined ? 'test-secret' : options.clientSecret
     this.keys = { rsa, ec, retired: [], published: [rsa, ec] }
@@ -393,7 +408,8 @@ class HostileOpServer implements HostileOp {
   }
 
   url (path: string): string {
-    return new URL(path, this.issuer).href
+    // Concatenated, never resolved: `new URL('//api/x', origin)` would read `api` as a host.
+    return path.startsWith('/') ? `${this.#origin}${this.#prefix}${path}` : new URL(path, this.issuer).href
   }
 
   requests (path: string, method?: string): LoggedRequest[] {
@@ -565,11 +581,13 @@ class HostileOpServer implements HostileOp {
   }
 
   async #handle (req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', this.issuer)
+    const url = new URL(`${this.#origin}${req.url ?? '/'}`)
     const method = req.method ?? 'GET'
+    const prefixed = this.#prefix !== '' && url.pathname.startsWith(`${this.#prefix}/`)
     const entry: LoggedRequest = {
       method,
-      path: url.pathname,
+      path: prefixed ? url.pathname.slice(this.#prefix.length) : url.pathname,
+      rawPath: url.pathname,
       query: Object.fromEntries(url.searchParams),
       body: {},
       rawBody: '',
@@ -583,7 +601,7 @@ class HostileOpServer implements HostileOp {
     const form = new URLSearchParams(isForm ? entry.rawBody : '')
     entry.body = Object.fromEntries(form)
 
-    switch (url.pathname) {
+    switch (entry.path) {
       case '/.well-known/openid-configuration': {
         const defaults = this.metadata
         const script = this.onDiscovery === undefined ? undefined : await this.onDiscovery(defaults)
