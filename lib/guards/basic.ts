@@ -34,7 +34,8 @@ const isResult = (value: unknown): value is { sub: string, roles?: unknown, clai
  * own users: the credentials are parsed, refused over plain http to a
  * non-loopback base URL (400), throttled per username and per client IP (429
  * with `Retry-After` once `maxFailures` failed in the window — the same answer
- * for an unknown user), then the application's `authenticate(username,
+ * for an unknown user; each try is reserved before `authenticate` runs, so a
+ * parallel burst gets no more tries than a sequence), then the application's `authenticate(username,
  * password, request)` decides; the route's config is `request.routeOptions.config`.
  * `null` is 401 with the Basic challenge; a throw (or a result without `sub`) is
  * 503 `authenticator_error`, never 500. Every outcome is an audit event
@@ -56,7 +57,7 @@ export function createBasicAuthenticator ({ config, throttle, audit, baseUrl }: 
       }
       username = credentials.username
       const keys = { username, ip: request.ip }
-      const wait = await throttle.blockedFor(keys)
+      const wait = await throttle.reserve(keys)
       if (wait > 0) {
         reply.header('retry-after', String(Math.ceil(wait / 1000)))
         throw withReason(new OidcBasicThrottledError(), 'throttled')
@@ -65,12 +66,15 @@ export function createBasicAuthenticator ({ config, throttle, audit, baseUrl }: 
       try {
         result = await config.authenticate(username, credentials.password, request)
       } catch (err) {
+        await throttle.release(keys)
         throw withReason(new OidcAuthenticatorError({ cause: err }), 'authenticator_error')
       }
+      // A refusal turns its reservation into a failure; any other answer hands it back.
       if (result === null || result === undefined || result === false) {
         await throttle.fail(keys)
         throw withReason(new OidcUnauthenticatedError(), 'unknown_user_or_bad_password')
       }
+      await throttle.release(keys)
       if (!isResult(result)) throw withReason(new OidcAuthenticatorError(), 'authenticator_error')
       const roles = Array.isArray(result.roles) ? result.roles.filter((r): r is string => typeof r === 'string') : []
       const claims = typeof result.claims === 'object' && result.claims !== null ? result.claims as Record<string, unknown> : {}

@@ -1,7 +1,7 @@
 import { createHash, hkdfSync } from 'node:crypto'
 
 /** What a derived key is used for: one key per purpose, never shared. */
-export type KeyPurpose = 'token-set' | 'transaction' | 'cookie-signing' | 'session-index'
+export type KeyPurpose = 'token-set' | 'transaction' | 'cookie-signing' | 'session-index' | 'basic-throttle'
 
 export interface DerivedKey {
   /** Short, non-secret identifier of the key (sent as the JWE `kid`). */

@@ -85,12 +85,14 @@ export class MemoryStore implements SessionStore, SessionStoreCapabilities {
 
   async count (key: string, by: number, windowMs: number): Promise<{ count: number, resetMs: number }> {
     const current = this.#counters.get(key)
+    // Check and add in one synchronous step (no await between them): parallel callers cannot both see room.
     if (current === undefined) {
-      if (by === 0) return { count: 0, resetMs: 0 }
+      // Taking back from a counter whose window is over starts nothing.
+      if (by <= 0) return { count: 0, resetMs: 0 }
       this.#counters.set(key, by, { ttl: windowMs })
       return { count: by, resetMs: windowMs }
     }
-    if (by !== 0) this.#counters.set(key, current + by)
+    this.#counters.set(key, current + by)
     return { count: current + by, resetMs: this.#counters.getRemainingTTL(key) }
   }
 

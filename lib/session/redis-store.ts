@@ -29,6 +29,17 @@ const SET_UNLESS_DESTROYED = `
 if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1`
+/**
+ * Adds ARGV[1] to the counter KEYS[1] and returns its count and milliseconds
+ * left, in one round trip: the window of ARGV[2] ms starts with the first
+ * increment; taking back (ARGV[1] <= 0) from a counter that is gone starts nothing.
+ */
+const COUNT = `
+local by = tonumber(ARGV[1])
+if by <= 0 and redis.call('EXISTS', KEYS[1]) == 0 then return {0, 0} end
+local count = redis.call('INCRBY', KEYS[1], by)
+if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return {count, redis.call('PTTL', KEYS[1])}`
 /** Deletes a lock only for its holder. */
 const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -130,14 +141,8 @@ export class RedisStore implements SessionStore, SessionStoreCapabilities {
   }
 
   async count (key: string, by: number, windowMs: number): Promise<{ count: number, resetMs: number }> {
-    const name = this.#key('count', key)
-    if (by === 0) {
-      const [[, value], [, ttl]] = (await this.client.multi().get(name).pttl(name).exec())! as [[null, string | null], [null, number]]
-      return { count: Number(value ?? 0), resetMs: Math.max(ttl, 0) }
-    }
-    // The window starts with the first increment (PEXPIRE NX, Redis >= 7), atomically.
-    const [[, count], , [, ttl]] = (await this.client.multi().incrby(name, by).pexpire(name, windowMs, 'NX').pttl(name).exec())! as [[null, number], unknown, [null, number]]
-    return { count, resetMs: ttl }
+    const [count, resetMs] = await this.client.eval(COUNT, 1, this.#key('count', key), by, windowMs) as [number, number]
+    return { count, resetMs }
   }
 
   async lock (key: string, ttlMs: number, waitMs: number): Promise<(() => Promise<void>) | null> {

@@ -21,9 +21,11 @@ export interface SessionStoreCapabilities {
    */
   lock: (key: string, ttlMs: number, waitMs: number) => Promise<(() => Promise<void>) | null>
   /**
-   * Adds `by` (0 reads) to the counter `key`, whose window of `windowMs` starts
-   * with its first increment: resolves to its count and the milliseconds left in
-   * its window (throttling of failed logins).
+   * Adds `by` (0 reads, negative takes back) to the counter `key`, whose window of
+   * `windowMs` starts with its first increment, and resolves to the new count and
+   * the milliseconds left in its window (throttling of failed logins). The add and
+   * the count it returns must be one atomic step, so parallel callers each see
+   * their own count; taking back from a counter that is gone creates nothing.
    */
   count: (key: string, by: number, windowMs: number) => Promise<{ count: number, resetMs: number }>
 }

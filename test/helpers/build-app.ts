@@ -1,6 +1,6 @@
 // Builds a Fastify app with the plugin registered, listening on a real loopback
 // port (the IdP redirects the browser to it), closed when the test ends.
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import fastifyOidc, { type FastifyOidcOptions, type OidcAuditEvent } from '../../lib/index.js'
 import type { Teardownable } from './provider.js'
 
@@ -19,16 +19,19 @@ export interface BuildAppOptions extends FastifyOidcOptions {
   port: number
   /** Extra routes to register after the plugin. */
   routes?: (app: FastifyInstance) => void
+  /** Fastify's own `trustProxy` (which client address `request.ip` is). */
+  trustProxy?: FastifyServerOptions['trustProxy']
 }
 
 /** The app: the plugin plus `/private` (requireAuth) and `/public` routes. */
 export async function buildApp (t: Teardownable, options: BuildAppOptions): Promise<TestApp> {
-  const { port, routes, ...oidcOptions } = options
+  const { port, routes, trustProxy, ...oidcOptions } = options
   const baseUrl = `http://127.0.0.1:${port}`
   const events: OidcAuditEvent[] = []
   const logs: string[] = []
   const app = Fastify({
-    logger: { level: 'debug', stream: { write: (line: string) => { logs.push(line) } } }
+    logger: { level: 'debug', stream: { write: (line: string) => { logs.push(line) } } },
+    ...(trustProxy === undefined ? {} : { trustProxy })
   })
   t.teardown(() => app.close())
   await app.register(fastifyOidc, {
