@@ -69,9 +69,12 @@ t.test('secret rotation deployed to two instances: the session keeps working and
   const [portA, portB] = [await freePort(), await freePort()]
   const idp = await startProvider(t, { appBaseUrl: `http://127.0.0.1:${portA}` })
   const prefix = uniquePrefix()
-  const start = async (port: number, sessionSecret: string | string[]) => await buildApp(t, {
-    port, issuer: idp.issuer, clientId: idp.client.clientId, clientSecret: idp.client.clientSecret, sessionSecret, sessionStore: redisStore(t, prefix)
-  })
+  const start = async (port: number, sessionSecret: string | string[]) => {
+    // A store handed in is used as it is: wait for its connection, or the first request may answer 503.
+    const sessionStore = redisStore(t, prefix)
+    t.equal(await sessionStore.ready(), true, 'the store is connected')
+    return await buildApp(t, { port, issuer: idp.issuer, clientId: idp.client.clientId, clientSecret: idp.client.clientSecret, sessionSecret, sessionStore })
+  }
   const a = await start(portA, OLD)
   const browser = new Browser()
   await loginAtProvider(browser, `${a.baseUrl}/auth/login?returnTo=/private`)
@@ -143,10 +146,16 @@ t.test('a RedisStore on the application\'s own ioredis client: used, and not clo
   }
 })
 
-t.test('a RedisStore without a URL connects to 127.0.0.1:6379; a session already expired is deleted, not written', async (t) => {
-  const prefix = uniquePrefix()
-  const store = new RedisStore({ prefix })
+t.test('a RedisStore without a URL connects to 127.0.0.1:6379', async (t) => {
+  // The run's Redis may be on another port (one started for the run), so this checks where the client connects.
+  const store = new RedisStore({})
   t.teardown(() => store.close())
+  t.match(store.client.options, { host: '127.0.0.1', port: 6379 })
+})
+
+t.test('a session already expired is deleted, not written', async (t) => {
+  const prefix = uniquePrefix()
+  const store = redisStore(t, prefix)
   t.equal(await store.ready(), true)
   const redis = await redisClient(t)
   const set = async (expires: Date): Promise<void> => await new Promise((resolve, reject) =>

@@ -1,14 +1,17 @@
-// Redis for the session-store tests: the shared server on 127.0.0.1:6379 (the
-// tests fail, never skip, when it is missing) with a key prefix per test, or a
-// private redis-server on its own port that a test may stop and start again.
+// Redis for the session-store tests: the run's shared server (the one
+// test/setup/redis-before.ts chose: REDIS_URL, 127.0.0.1:6379, or a
+// redis-server started for the run) with a key prefix per test, or a private
+// redis-server on its own port that a test may stop and start again.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
 import { RedisStore } from '../../lib/index.js'
+import { readRun } from '../setup/redis-run.js'
 import { freePort, type Teardownable } from './provider.js'
 
-export const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379'
+/** The shared Redis of this tap run (outside tap: REDIS_URL, else 127.0.0.1:6379). */
+export const REDIS_URL = readRun(process.ppid)?.url ?? process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379'
 
 /** A client of the shared Redis, closed at teardown; throws (the test fails) when Redis does not answer. */
 export async function redisClient (t: Teardownable, url = REDIS_URL): Promise<Redis> {
