@@ -15,6 +15,8 @@ export interface ResolvedConfig extends Pick<ResolvedProvider,
   providers: readonly ResolvedProvider[]
   baseUrl: string
   sessionSecrets: string[]
+  /** The app's own callback URLs (`OIDC_REDIRECT_URIS`), absolute, under the base URL. */
+  redirectUris: string[]
   downstreams: string[]
   /** `memory`, a `redis://` / `rediss://` URL, or a store object. */
   sessionStore: 'memory' | string | SessionStore
@@ -57,6 +59,27 @@ function downstreamProblem (entry: unknown, allowHttp: boolean): string | undefi
   if (url.pathname !== '/' || url.search !== '' || url.hash !== '') return 'no path, query or fragment'
   if (url.protocol === 'http:' && !allowHttp && !isLoopbackHost(url.hostname)) return 'http only for loopback hosts unless OIDC_ALLOW_HTTP=true'
   return undefined
+}
+
+/** `OIDC_REDIRECT_URIS`: each entry absolute (or a path) under the base URL, without fragment or credentials. */
+function resolveRedirectUris (raw: unknown, baseUrl: string | undefined, problems: string[]): string[] {
+  // Without a valid base URL (reported already) nothing can be checked against it.
+  if (raw === undefined || baseUrl === undefined) return []
+  if (!Array.isArray(raw)) {
+    problems.push('redirectUris: expected an array of URLs under the base URL, such as http://localhost:3000/authorize')
+    return []
+  }
+  const uris: string[] = []
+  for (const entry of raw as unknown[]) {
+    const text = JSON.stringify(String(entry).replace(/\/\/[^@/]*@/, '//***@').slice(0, 80))
+    const url: URL | undefined = typeof entry === 'string' && URL.canParse(entry, baseUrl) ? new URL(entry, baseUrl) : undefined
+    if (url === undefined || url.origin !== baseUrl || url.hash !== '' || url.username !== '' || url.password !== '') {
+      problems.push(`OIDC_REDIRECT_URIS: expected URLs under OIDC_BASE_URL ${baseUrl} (same scheme, host and port; no fragment), got ${text}`)
+    } else {
+      uris.push(url.href)
+    }
+  }
+  return uris
 }
 
 /** Raw env value parsers: `undefined` means the value is not acceptable. */
@@ -152,6 +175,8 @@ export function resolveConfig (options: FastifyOidcOptions = {}): Readonly<Resol
   if (sessionSecrets.length === 0) problems.push('OIDC_SESSION_SECRET: required, at least 32 characters (a comma-separated list rotates keys)')
   else if (sessionSecrets.some((s) => typeof s !== 'string' || s.length < 32)) problems.push('OIDC_SESSION_SECRET: every secret must be at least 32 characters')
 
+  const redirectUris = resolveRedirectUris(pick(options.redirectUris, 'OIDC_REDIRECT_URIS', asList, 'a comma-separated list of URLs'), baseUrl, problems)
+
   const prefix = options.prefix ?? '/auth'
   if (!/^\/[\w\-/]*$/.test(prefix) || prefix.endsWith('/')) problems.push(`prefix: expected a path such as /auth, got ${JSON.stringify(prefix)}`)
   const providers = resolveProviders(reader, options, { baseUrl, prefix })
@@ -210,6 +235,7 @@ export function resolveConfig (options: FastifyOidcOptions = {}): Readonly<Resol
     providers: Object.freeze(providers.map((p) => Object.freeze(p))),
     baseUrl: baseUrl!,
     sessionSecrets,
+    redirectUris,
     downstreams,
     sessionStore,
     allowHttp,

@@ -1,13 +1,13 @@
 import type { FastifyRequest } from 'fastify'
 import { rolesFrom } from './claims.js'
 import { forwardFetch, forwardHeaders, sessionRenewal, type Forwarding } from './downstream.js'
-import { OidcUnauthenticatedError } from './errors.js'
-import { reasonOf } from './idp-errors.js'
+import { OidcSessionStoreError, OidcUnauthenticatedError, OidcUnknownProviderError } from './errors.js'
+import { reasonOf, withReason } from './idp-errors.js'
 import type { Runtime } from './runtime.js'
 import { copyJson } from './tokens/access-token.js'
 import { withRefreshLock } from './session/refresh-lock.js'
 import { identityOf, keepExpiry, type SessionPayload } from './session/token-vault.js'
-import type { OidcClaims, OidcRequestContext } from './types.js'
+import type { OidcClaims, OidcLoginResult, OidcRequestContext } from './types.js'
 
 /**
  * `request.oidc`: who the caller is and their tokens, loaded from the sealed
@@ -61,6 +61,36 @@ export class RequestContext implements OidcRequestContext {
 
   isAuthenticated (): boolean {
     return this.#payload !== null
+  }
+
+  /**
+   * Makes a validated login (`authorizeAccessToken()`'s result) this browser's
+   * session: the session id is regenerated (fixation defence), the token set
+   * sealed and stored, the session linked for back-channel logout, then a
+   * `login` event. A store failure stores nothing usable: `login_failure`
+   * (`session_store_error`) and 503.
+   */
+  async login (result: OidcLoginResult): Promise<void> {
+    const { vault, audit, providers } = this.#runtime
+    const request = this.#request
+    const { tokens, claims, provider } = result
+    const entry = providers.get(provider)
+    if (entry === undefined) throw new OidcUnknownProviderError(JSON.stringify(String(provider).slice(0, 40)))
+    const payload: SessionPayload = { tokens, claims, provider }
+    try {
+      await request.session.regenerate()
+      await vault.write(request, payload)
+      // Back-channel logout finds the session by the IdP's sid and the user's sub (linked before it exists).
+      await entry.index.link(request.session.sessionId, { sid: typeof claims['sid'] === 'string' ? claims['sid'] : undefined, sub: claims.sub })
+      await request.session.save()
+    } catch (err) {
+      audit(request, 'login_failure', { provider, reason: 'session_store_error' })
+      throw withReason(new OidcSessionStoreError({ cause: err }), 'session_store_error')
+    }
+    this.#payload = payload
+    this.#via = 'session'
+    this.#ended = false
+    audit(request, 'login', identityOf(payload))
   }
 
   /** Loads the session's sealed payload (idempotent). A session that no longer opens is dropped. */

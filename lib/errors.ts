@@ -9,6 +9,13 @@ import createError from '@fastify/error'
 // Configuration and start-up
 export const OidcConfigError = createError('FST_OIDC_CONFIG_INVALID', 'fastify-oidc configuration is invalid:\n%s', 500)
 export const OidcDiscoveryError = createError('FST_OIDC_DISCOVERY_FAILED', 'OpenID Provider discovery failed: %s', 502)
+/**
+ * `authorizeRedirect()` was given a `redirectUri` the app did not declare in
+ * `redirectUris` (`OIDC_REDIRECT_URIS`): nothing was sent, no redirect made.
+ * 500: the redirect URI is chosen by the server's own code (a bug or a
+ * configuration gap), never by the user.
+ */
+export const OidcRedirectUriError = createError('FST_OIDC_REDIRECT_URI_UNDECLARED', 'The redirect URI %s is not declared: add it to redirectUris (OIDC_REDIRECT_URIS)', 500)
 
 // Login transaction (callback) — 400: what the browser brought back is unusable
 export const OidcStateMissingError = createError('FST_OIDC_STATE_MISSING', 'The callback carries no state parameter', 400)

@@ -100,6 +100,13 @@ export interface FastifyOidcOptions {
   clientSecret?: string
   /** `OIDC_BASE_URL`: the app's public origin; the redirect URI is base + prefix + `/callback`. */
   baseUrl?: string
+  /**
+   * `OIDC_REDIRECT_URIS` (comma-separated): the app's own callback URLs that
+   * `authorizeRedirect(request, reply, { redirectUri })` may send (Authlib's
+   * own-routes pattern), each under the base URL (absolute, or a path such as
+   * `/authorize`). The built-in callback is always allowed; any other is refused.
+   */
+  redirectUris?: string[] | undefined
   /** `OIDC_SESSION_SECRET`: at least 32 characters; a list rotates (the first seals, all open). */
   sessionSecret?: string | string[]
   /** `OIDC_SCOPE`: default `openid profile email`. */
@@ -218,6 +225,13 @@ export interface AuthorizeParams {
   /** Same-origin path to return to after login. */
   returnTo?: string
   /**
+   * Where the IdP sends the browser back (Authlib's `redirect_uri`): the
+   * built-in callback (default) or one of `redirectUris` (an absolute URL, or a
+   * path under the base URL). Any other throws `FST_OIDC_REDIRECT_URI_UNDECLARED`
+   * before anything is sent. `authorizeAccessToken()` sends the same one.
+   */
+  redirectUri?: string | undefined
+  /**
    * Extra authorization request parameters (`prompt`, `login_hint`, `acr_values`, `max_age`…).
    * The protocol's own (`response_type`, `client_id`, `redirect_uri`, `state`, `nonce`,
    * `code_challenge`, `code_challenge_method`) cannot be overridden. With `max_age`,
@@ -237,6 +251,20 @@ export interface OidcRequestContext {
   /** The access token's expiry, Unix seconds, or `null` when unknown or anonymous. */
   readonly expiresAt: number | null
   isAuthenticated (): boolean
+  /**
+   * Makes the result of `authorizeAccessToken()` this browser's session (for
+   * your own callback route): a new session id, the token set sealed, a `login`
+   * audit event; `requireAuth` passes from the next request on. A store failure
+   * throws `FST_OIDC_SESSION_STORE_UNAVAILABLE` (503) with a `login_failure` event.
+   *
+   * @example
+   * fastify.get('/authorize', async (request, reply) => {
+   *   const result = await fastify.oidc.client().authorizeAccessToken(request, reply)
+   *   await request.oidc.login(result)
+   *   return reply.redirect(result.returnTo)
+   * })
+   */
+  login (result: OidcLoginResult): Promise<void>
   /** A fresh access token, refreshing first when it is about to expire. */
   accessToken (): Promise<string>
   /**

@@ -32,6 +32,11 @@ export class BasicContext implements OidcRequestContext {
     return null
   }
 
+  /** A Basic caller has no session to log in to (see the relying-party plugin's `request.oidc.login`). */
+  async login (): Promise<void> {
+    throw new TypeError('request.oidc.login() needs a session: this request was authenticated with Basic credentials')
+  }
+
   isAuthenticated (): boolean {
     return true
   }

@@ -4,7 +4,7 @@ import { decodeJwt } from 'jose'
 import type { ResolvedConfig } from '../config.js'
 import {
   OidcCallbackMalformedError, OidcIdpError, OidcIdpResponseError, OidcIssuerMismatchError, OidcLogoutTokenInvalidError, OidcNoRefreshTokenError,
-  OidcProviderMismatchError, OidcRefreshFailedError, OidcStateMismatchError, OidcStateMissingError, OidcStateReplayedError
+  OidcProviderMismatchError, OidcRedirectUriError, OidcRefreshFailedError, OidcStateMismatchError, OidcStateMissingError, OidcStateReplayedError
 } from '../errors.js'
 import { foreignText } from '../escape.js'
 import { safeReturnTo } from '../return-to.js'
@@ -95,6 +95,7 @@ export class ProviderClient implements OidcClient {
   async authorizeRedirect (request: FastifyRequest, reply: FastifyReply, params: AuthorizeParams = {}): Promise<FastifyReply> {
     const { config, connection, transactions } = this.#deps
     const { provider } = this
+    const redirectUri = this.#redirectUri(params.redirectUri)
     const { oauth2 } = connection.current()
     const extra = Object.fromEntries(Object.entries(params.extra ?? {}).filter(([name]) => !RESERVED.has(name)))
     // A max_age the plugin could not enforce (not whole seconds) is not asked for.
@@ -110,11 +111,12 @@ export class ProviderClient implements OidcClient {
     }
     if (extra['max_age'] !== undefined) transaction.maxAge = Number(extra['max_age'])
     if (extra['scope'] !== undefined) transaction.scope = extra['scope']
+    if (redirectUri !== provider.redirectUri) transaction.redirectUri = redirectUri
     const url = oauth2.authorizeURL({
       scope: provider.scope,
       ...provider.authorizeParams,
       ...extra,
-      redirect_uri: provider.redirectUri,
+      redirect_uri: redirectUri,
       state: transaction.state,
       // No ID token from an OAuth 2 only provider: nothing would carry the nonce back.
       ...(provider.oauth2Only ? {} : { nonce: transaction.nonce }),
@@ -156,7 +158,7 @@ export class ProviderClient implements OidcClient {
 
     let response: Record<string, unknown>
     try {
-      response = (await oauth2.getToken({ code, redirect_uri: provider.redirectUri, code_verifier: transaction.codeVerifier })).token
+      response = (await oauth2.getToken({ code, redirect_uri: transaction.redirectUri ?? provider.redirectUri, code_verifier: transaction.codeVerifier })).token
     } catch (err) {
       throw translateIdpError(err, 'token')
     }
@@ -227,6 +229,15 @@ export class ProviderClient implements OidcClient {
   /** Where the browser goes at logout (see `logoutUrl`). */
   logoutUrl (idToken?: string): string {
     return logoutUrl(this.provider, this.#deps.connection.discovered?.info.endpoints.endSession, idToken)
+  }
+
+  /** The redirect URI to send: the built-in callback, or one the app declared (anything else is refused, before any redirect). */
+  #redirectUri (requested: string | undefined): string {
+    const { baseUrl, redirectUris } = this.#deps.config
+    if (requested === undefined) return this.provider.redirectUri
+    const href = typeof requested === 'string' && URL.canParse(requested, baseUrl) ? new URL(requested, baseUrl).href : undefined
+    if (href !== undefined && (href === this.provider.redirectUri || redirectUris.includes(href))) return href
+    throw new OidcRedirectUriError(JSON.stringify(String(requested).slice(0, 100)))
   }
 
   /** A token response as a token set; an OAuth 2 only provider's `id_token`, if any, is not kept (nothing validates it). */

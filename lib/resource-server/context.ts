@@ -69,6 +69,11 @@ export class BearerContext implements OidcRequestContext {
     return this.#bearer !== null
   }
 
+  /** A bearer caller has no session to log in to (see the relying-party plugin's `request.oidc.login`). */
+  async login (): Promise<void> {
+    throw new TypeError('request.oidc.login() needs a session: this request was authenticated with a bearer token')
+  }
+
   /** The bearer token the caller presented (for forwarding it); 401 when anonymous. */
   async accessToken (): Promise<string> {
     if (this.#token === undefined) throw new OidcUnauthenticatedError()

@@ -13,6 +13,8 @@ export interface LoginTransaction {
   provider: string
   /** `max_age` sent with the authorization request, seconds. */
   maxAge?: number
+  /** The app's own redirect URI (`redirectUris`), when the login was not started for the built-in callback. */
+  redirectUri?: string
   /** The scope requested when `extra` replaced the configured one (RFC 6749 5.1: the granted scope when the answer names none). */
   scope?: string
 }
@@ -55,7 +57,17 @@ export class TransactionCookies {
     const pending = Object.keys(request.cookies).filter((name) => name.startsWith(COOKIE_PREFIX))
     for (const name of pending.slice(0, Math.max(0, pending.length - MAX_PENDING + 1))) reply.clearCookie(name, this.#cookieOptions)
     const sealed = await this.#sealer.seal(transaction, { ttl: TRANSACTION_TTL, binding: transaction.state })
-    reply.setCookie(COOKIE_PREFIX + transaction.state, sealed, { ...this.#cookieOptions, maxAge: TRANSACTION_TTL })
+    const path = this.#pathFor(transaction.redirectUri === undefined ? this.#cookieOptions.path : new URL(transaction.redirectUri).pathname)
+    reply.setCookie(COOKIE_PREFIX + transaction.state, sealed, { ...this.#cookieOptions, path, maxAge: TRANSACTION_TTL })
+  }
+
+  /**
+   * The cookie's path: the plugin's routes, or the app's own callback path when
+   * it lies outside them (the browser must send the cookie there, and only there).
+   */
+  #pathFor (callbackPath: string): string {
+    const routes = this.#cookieOptions.path
+    return callbackPath === routes || callbackPath.startsWith(`${routes}/`) ? routes : callbackPath
   }
 
   /** Opens and consumes the transaction for `state`, and clears its cookie whatever the outcome. */
@@ -63,7 +75,7 @@ export class TransactionCookies {
     if (!STATE_FORMAT.test(state)) return { ok: false, reason: 'state_mismatch' }
     const name = COOKIE_PREFIX + state
     const raw = request.cookies[name]
-    if (raw !== undefined) reply.clearCookie(name, this.#cookieOptions)
+    if (raw !== undefined) reply.clearCookie(name, { ...this.#cookieOptions, path: this.#pathFor(request.url.split('?')[0]!) })
     if (this.#used.has(state)) return { ok: false, reason: 'state_replayed' }
     const opened = await this.#sealer.open(raw, { binding: state })
     if (opened === null) return { ok: false, reason: 'state_mismatch' }
