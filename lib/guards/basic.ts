@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { isLoopbackHost } from '../config.js'
 import {
-  OidcAuthenticatorError, OidcBasicInsecureTransportError, OidcBasicThrottledError, OidcUnauthenticatedError, type OidcError
+  OidcAuthenticatorError, OidcBasicInsecureTransportError, OidcCrossOriginError, OidcBasicThrottledError, OidcUnauthenticatedError, type OidcError
 } from '../errors.js'
 import type { Audit } from '../audit.js'
 import type { BasicConfig } from '../basic/config.js'
@@ -26,12 +26,18 @@ export function basicChallenge (realm: string): string {
   return `Basic realm="${realm}", charset="UTF-8"`
 }
 
+/** Methods that change nothing (RFC 9110 9.2.1): a cross-site one may carry Basic credentials. */
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS'])
+
 const isResult = (value: unknown): value is { sub: string, roles?: unknown, claims?: unknown } =>
   typeof value === 'object' && value !== null && typeof (value as { sub?: unknown }).sub === 'string' && (value as { sub: string }).sub !== ''
 
 /**
  * Delegated authentication (HTTP Basic, RFC 7617) against the application's
- * own users: the credentials are parsed, refused over plain http to a
+ * own users: a cross-site browser request of an unsafe method (`Sec-Fetch-Site:
+ * cross-site`, e.g. a forged form post riding on credentials the browser
+ * cached) is refused (403 `FST_OIDC_CROSS_ORIGIN_REQUEST`, reason
+ * `cross_site`); the credentials are parsed, refused over plain http to a
  * non-loopback base URL (400), throttled per username and per client IP (429
  * with `Retry-After` once `maxFailures` failed in the window — the same answer
  * for an unknown user; each try is reserved before `authenticate` runs, so a
@@ -47,6 +53,8 @@ export function createBasicAuthenticator ({ config, throttle, audit, baseUrl }: 
   return async function authenticateBasic (request, reply) {
     let username: string | undefined
     try {
+      // A browser sends cached Basic credentials with any request to the origin, a forged form post included.
+      if (!SAFE.has(request.method) && request.headers['sec-fetch-site'] === 'cross-site') throw withReason(new OidcCrossOriginError(), 'cross_site')
       if (request.protocol !== 'https' && !loopback && !config.allowHttp) throw withReason(new OidcBasicInsecureTransportError(), 'insecure_transport')
       let credentials
       try {

@@ -56,10 +56,11 @@ export interface BasicApp extends TestApp {
   call: (path: string, headers?: Record<string, string>) => Promise<{ status: number, body: any, headers: Headers }>
 }
 
-/** Routes: /basic (basic only), /both (session or basic), /admin (basic, role admin), /stock (config service 'stock'), /scoped (a scope). */
+/** Routes: /basic (basic only, GET and POST), /both (session or basic), /admin (basic, role admin), /stock (config service 'stock'), /scoped (a scope). */
 function basicRoutes (app: FastifyInstance): void {
   const who = async (request: FastifyRequest): Promise<unknown> => ({ via: request.oidc.via, sub: request.oidc.user?.sub, roles: request.oidc.roles, name: request.oidc.user?.['name'] })
   app.get('/basic', { preHandler: app.requireAuth({ accept: ['basic'] }) }, who)
+  app.post('/basic', { preHandler: app.requireAuth({ accept: ['basic'] }) }, who)
   app.get('/both', { preHandler: app.requireAuth({ accept: ['session', 'basic'] }) }, who)
   app.get('/admin', { preHandler: app.requireAuth({ accept: ['basic'], roles: ['admin'] }) }, who)
   app.get('/stock', { config: { service: 'stock' }, preHandler: app.requireAuth({ accept: ['basic'] }) }, who)
