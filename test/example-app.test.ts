@@ -6,7 +6,7 @@ import type { Test } from 'tap'
 import t from 'tap'
 import { buildDetails } from '../example-app/services.js'
 import { API_AUDIENCE, startStack, type Stack } from '../example-app/stack.js'
-import { Browser, loginAtProvider, logoutAtProvider } from './helpers/browser.js'
+import { Browser, loginAtProvider, logoutAtProvider, parseForms } from './helpers/browser.js'
 import { recordIssuedTokens } from './helpers/issued-tokens.js'
 import { freePort } from './helpers/provider.js'
 
@@ -56,7 +56,10 @@ t.test('log in, the product page shows details and reviews fetched with the user
   t.match(profile.body, /id="expiry">Access token expires at <time datetime="\d{4}-/)
   t.notMatch(profile.body, /eyJ[\w-]+\./, 'no token on the profile')
 
-  const logout = await browser.get(`${s.url}/auth/logout`)
+  // The nav's "Log out" is a POST form (a cross-site GET would only get a confirmation page).
+  const logoutForm = parseForms(profile.body, `${s.url}/profile`).find((f) => f.action === `${s.url}/auth/logout`)
+  t.equal(logoutForm?.method, 'POST', 'the nav logs out with a POST form')
+  const logout = await browser.post(`${s.url}/auth/logout`, {}, { origin: s.url, 'sec-fetch-site': 'same-origin' })
   t.equal(logout.status, 302)
   t.equal(new URL(logout.headers.get('location')!).origin, s.issuer, 'logout goes through the IdP end-session endpoint')
   const after = await browser.get(`${s.url}/product/0`, { accept: 'text/html' })

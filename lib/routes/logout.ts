@@ -2,10 +2,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { RequestContext } from '../context.js'
 import type { Runtime } from '../runtime.js'
 import { identityOf } from '../session/token-vault.js'
-import { assertSameOrigin } from './same-origin.js'
+import { sendLogoutConfirmation } from './logout-confirm.js'
+import { assertSameOrigin, isForeignContext } from './same-origin.js'
 
 /**
- * `GET|POST /auth/logout`: destroys the session first, then revokes the
+ * `GET|POST /auth/logout`: a `GET` from another site or an unknown context
+ * (see `isForeignContext`) gets a confirmation page with a `POST` form instead;
+ * otherwise it destroys the session first, then revokes the
  * refresh token at the session's provider (when the IdP can and `revokeOnLogout`
  * is on; a failure is logged, never shown), then sends the browser to its
  * end-session endpoint with `id_token_hint`, `post_logout_redirect_uri` and
@@ -14,6 +17,8 @@ import { assertSameOrigin } from './same-origin.js'
 export function logoutRoute (fastify: FastifyInstance, { client: defaultClient, providers, config, audit }: Runtime): void {
   async function logout (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     if (request.method === 'POST') assertSameOrigin(request, config.baseUrl)
+    // A GET another site triggers (`<img src>`, a link) asks first: only a same-origin POST logs out then.
+    else if (isForeignContext(request, config.baseUrl)) return sendLogoutConfirmation(reply, `${config.prefix}/logout`)
     const context = request.oidc as RequestContext
     await context.load()
     const payload = context.payload
