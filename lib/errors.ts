@@ -38,6 +38,12 @@ export const OidcIdpUnreachableError = createError('FST_OIDC_IDP_UNREACHABLE', '
 export const OidcIdpTimeoutError = createError('FST_OIDC_IDP_TIMEOUT', 'The identity provider did not answer in time', 504)
 /** The provider's metadata could not be fetched yet (IdP down at start-up): retried in the background; `Retry-After` says when. */
 export const OidcProviderUnavailableError = createError('FST_OIDC_PROVIDER_UNAVAILABLE', 'The identity provider %s is not available yet: try again shortly', 503)
+/**
+ * The provider's metadata URL answers, but not with the configured issuer's metadata (404,
+ * not JSON, another issuer): the application's settings are wrong. Retried in the background
+ * all the same (the server log names the URL and the cause at every try); waiting will not help the user.
+ */
+export const OidcProviderMisconfiguredError = createError('FST_OIDC_PROVIDER_MISCONFIGURED', 'The identity provider %s cannot be used: this application is misconfigured (its administrator must fix its OpenID Connect settings; the server log says what is wrong)', 503)
 
 // The session store failed — 503
 export const OidcSessionStoreError = createError('FST_OIDC_SESSION_STORE_UNAVAILABLE', 'The session store is unavailable', 503)

@@ -24,6 +24,8 @@ import { SingleFlight } from './tokens/single-flight.js'
 import type { FastifyOidcOptions } from './types.js'
 
 const kContext = Symbol('fastify-oidc.context')
+/** What a provider not discovered yet answers (with `retryAfter`, seconds). */
+const PROVIDER_REFUSALS = new Set<string | undefined>(['FST_OIDC_PROVIDER_UNAVAILABLE', 'FST_OIDC_PROVIDER_MISCONFIGURED'])
 const plugin: FastifyPluginAsync<FastifyOidcOptions> = async function fastifyOidc (fastify: FastifyInstance, options) {
   const config = resolveConfig(options)
   const basicConfig = resolveBasicConfig(options)
@@ -59,7 +61,7 @@ const plugin: FastifyPluginAsync<FastifyOidcOptions> = async function fastifyOid
     waitMs: config.httpTimeout + 1000,
     index: providers.get(client.name)!.index,
     providers,
-    bearer: await relyingPartyBearer(config, client.discovered, options),
+    bearer: await relyingPartyBearer(fastify, config, client.discovered, options),
     basic: basicConfig === undefined
       ? undefined
       : {
@@ -95,7 +97,7 @@ const plugin: FastifyPluginAsync<FastifyOidcOptions> = async function fastifyOid
   // A store outage, or a provider not discovered yet, is a 503 the client may retry: say when.
   fastify.addHook('onError', async (_request, reply, error) => {
     if ((error as { code?: string }).code === 'FST_OIDC_SESSION_STORE_UNAVAILABLE') reply.header('retry-after', '5')
-    if ((error as { code?: string }).code === 'FST_OIDC_PROVIDER_UNAVAILABLE') reply.header('retry-after', String((error as { retryAfter?: number }).retryAfter))
+    if (PROVIDER_REFUSALS.has((error as { code?: string }).code)) reply.header('retry-after', String((error as { retryAfter?: number }).retryAfter))
   })
   // A session ended in this request (logout, refused refresh) also loses its cookie.
   fastify.addHook('onSend', async (request, reply) => {

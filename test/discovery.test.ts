@@ -34,7 +34,7 @@ async function startUp (t: Test, op: HostileOp, options: FastifyOidcOptions = {}
  * The app starts although the metadata cannot be had: /auth/login answers 503
  * FST_OIDC_PROVIDER_UNAVAILABLE with Retry-After. Resolves to the log lines.
  */
-async function unavailable (t: Test, op: HostileOp, options: FastifyOidcOptions = {}): Promise<string> {
+async function unavailable (t: Test, op: HostileOp, options: FastifyOidcOptions = {}, code = 'FST_OIDC_PROVIDER_UNAVAILABLE'): Promise<string> {
   const logs: string[] = []
   const app = Fastify({ logger: { level: 'warn', stream: { write: (line: string) => { logs.push(line) } } } })
   t.teardown(() => app.close())
@@ -49,7 +49,7 @@ async function unavailable (t: Test, op: HostileOp, options: FastifyOidcOptions 
   })
   const login = await app.inject('/auth/login')
   t.equal(login.statusCode, 503)
-  t.equal(login.json().code, 'FST_OIDC_PROVIDER_UNAVAILABLE')
+  t.equal(login.json().code, code)
   t.match(login.headers['retry-after'], /^\d+$/)
   return logs.join('\n')
 }
@@ -73,10 +73,11 @@ t.test('a metadata issuer other than the configured one fails register()', async
 t.test('an unreachable IdP does not fail register(): login answers 503', async (t) => {
   const op = await startHostileOp(t)
   await op.stop()
-  t.match(await unavailable(t, op), /provider default is not available, retrying discovery in 1 s/)
+  const logs = await unavailable(t, op)
+  t.match(logs, /is not available \(OpenID Provider discovery failed: http:\/\/127\.0\.0\.1:\d+\/\.well-known\/openid-configuration could not be fetched: ECONNREFUSED: connect ECONNREFUSED 127\.0\.0\.1:\d+\), retrying discovery in 1 s/, 'the URL and the cause, not only "fetch failed"')
 })
 
-t.test('an HTTP error, a redirect, non-JSON or a non-metadata document: the app starts, login answers 503', async (t) => {
+t.test('an HTTP error, a redirect, non-JSON or a non-metadata document: the app starts, login answers 503 (unavailable or misconfigured)', async (t) => {
   const op = await startHostileOp(t)
   op.onDiscovery = () => ({ status: 500, body: { error: 'boom' } })
   t.match(await unavailable(t, op), /\/\.well-known\/openid-configuration answered HTTP 500/)
@@ -85,14 +86,15 @@ t.test('an HTTP error, a redirect, non-JSON or a non-metadata document: the app 
   t.ok(await unavailable(t, op), 'a redirect is not followed')
   t.equal(op.requests('/elsewhere').length, 0)
 
+  const misconfigured = 'FST_OIDC_PROVIDER_MISCONFIGURED'
   op.onDiscovery = () => ({ body: '<html>maintenance</html>', headers: { 'content-type': 'text/html' } })
-  t.match(await unavailable(t, op), /FST_OIDC_DISCOVERY_FAILED/)
+  t.match(await unavailable(t, op, {}, misconfigured), /FST_OIDC_DISCOVERY_FAILED/)
 
   op.onDiscovery = () => ({ body: 'null', headers: { 'content-type': 'application/json' } })
-  t.match(await unavailable(t, op), /did not return an OpenID Provider metadata document/)
+  t.match(await unavailable(t, op, {}, misconfigured), /did not return an OpenID Provider metadata document/)
 
   op.onDiscovery = () => ({ body: [op.issuer] })
-  t.match(await unavailable(t, op), /did not return an OpenID Provider metadata document/)
+  t.match(await unavailable(t, op, {}, misconfigured), /did not return an OpenID Provider metadata document/)
 })
 
 t.test('a discovery slower than httpTimeout: register() goes on after about the time-out', async (t) => {

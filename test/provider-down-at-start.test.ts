@@ -83,8 +83,11 @@ t.test('bearer tokens in the relying party: 503 until the IdP is back, then veri
   const down = await call()
   t.equal(down.status, 503)
   t.match(await down.json(), { code: 'FST_OIDC_VERIFIER_UNAVAILABLE' })
+  t.match(down.headers.get('retry-after'), /^[1-9]\d*$/)
   op.onDiscovery = undefined
-  const up = await call()
+  // Discovered in the background, with back-off: ask until verified (at most 45 s).
+  let up = await call()
+  for (const deadline = Date.now() + 45_000; up.status !== 200 && Date.now() < deadline; up = await call()) await new Promise((resolve) => setTimeout(resolve, 250))
   t.equal(up.status, 200)
   t.same(await up.json(), { sub: 'svc' })
 })

@@ -47,7 +47,8 @@ export function checkScopes (scopes: unknown, guard: string): string[] {
  */
 export function bearerRefusal (reply: FastifyReply, err: unknown, realm: string, scopes: string[] = []): unknown {
   const error = err as OidcError
-  if (error.code === 'FST_OIDC_VERIFIER_UNAVAILABLE') reply.header('retry-after', RETRY_AFTER)
+  // A provider not discovered yet says when its next attempt is (`retryAfter`, seconds).
+  if (error.code === 'FST_OIDC_VERIFIER_UNAVAILABLE' || error.code === 'FST_OIDC_PROVIDER_MISCONFIGURED') reply.header('retry-after', String((error as { retryAfter?: number }).retryAfter ?? RETRY_AFTER))
   else reply.header('www-authenticate', challengeOf(error, realm, scopes))
   return err
 }

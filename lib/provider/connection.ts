@@ -1,8 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { OidcProviderUnavailableError } from '../errors.js'
-import { withReason, type ReasonedError } from '../idp-errors.js'
 import { idTokenAlgorithms, idTokenKeys, type IdTokenKeys } from '../tokens/keys.js'
-import { discoverProvider, type DiscoverySettings, type ProviderInfo, UNAVAILABLE } from './discovery.js'
+import { BackgroundDiscovery } from './background-discovery.js'
+import { discoverProvider, type DiscoverySettings, type ProviderInfo } from './discovery.js'
 import { createOAuth2, type OAuth2Mechanics } from './oauth2.js'
 import type { ResolvedProvider } from './provider-config.js'
 
@@ -20,17 +20,15 @@ export interface ConnectionSettings extends DiscoverySettings {
   metadataRefresh: number
 }
 
-/** Retries of a discovery that failed: 1 s, doubling, at most 30 s apart. */
-const FIRST_RETRY_MS = 1000
-const MAX_RETRY_MS = 30_000
-
 /**
  * One provider's discovered state, kept current. `start()` makes the first
  * attempt: a configuration error (the metadata names another issuer, lacks an
- * endpoint…) rejects, failing `register()`; an IdP that cannot be reached or
- * answers no metadata does not — discovery is then retried in the background
- * (1 s, doubling up to 30 s) and, until it succeeds, `current()` throws
- * `FST_OIDC_PROVIDER_UNAVAILABLE` (503) with the seconds to the next attempt.
+ * endpoint…) rejects, failing `register()`; an IdP that cannot be reached, or
+ * answers no metadata, does not — discovery is then retried in the background
+ * (see `BackgroundDiscovery`: single-flight, 1 s doubling up to 30 s) and,
+ * until it succeeds, `current()` throws `FST_OIDC_PROVIDER_UNAVAILABLE` (503),
+ * or `FST_OIDC_PROVIDER_MISCONFIGURED` (503) when the IdP answers but not with
+ * the issuer's metadata, with the seconds to the next attempt.
  * Once discovered, the metadata and the JWKS are refreshed every
  * `metadataRefresh` seconds; a failed refresh keeps the last good copy.
  * `close()` clears every timer.
@@ -39,32 +37,38 @@ export class ProviderConnection {
   readonly provider: ResolvedProvider
   readonly #settings: ConnectionSettings
   readonly #log: FastifyBaseLogger
+  readonly #discovery: BackgroundDiscovery<Discovered>
   #current: Discovered | undefined
   #timer: NodeJS.Timeout | undefined
-  #retryMs = FIRST_RETRY_MS
-  #nextAttemptAt = 0
   #closed = false
 
   constructor (provider: ResolvedProvider, settings: ConnectionSettings, log: FastifyBaseLogger) {
     this.provider = provider
     this.#settings = settings
     this.#log = log
+    this.#discovery = new BackgroundDiscovery({
+      name: provider.name,
+      log,
+      discover: async () => await this.#build(await discoverProvider(provider, settings)),
+      unavailable: () => new OidcProviderUnavailableError(JSON.stringify(provider.name)),
+      onReady: (discovered) => {
+        this.#current = discovered
+        // An OAuth 2 only provider has neither metadata nor keys to refresh.
+        if (!provider.oauth2Only) this.#later(settings.metadataRefresh * 1000, async () => { await this.#refresh() })
+      }
+    })
   }
 
   async start (): Promise<void> {
-    try {
-      await this.#connect()
-    } catch (err) {
-      if ((err as Partial<ReasonedError>).reason !== UNAVAILABLE) throw err
-      this.#retryLater(err)
-    }
+    await this.#discovery.start()
   }
 
-  /** The discovered provider, or `FST_OIDC_PROVIDER_UNAVAILABLE` (with `retryAfter`, seconds) while discovery has not succeeded. */
+  /**
+   * The discovered provider, or `FST_OIDC_PROVIDER_UNAVAILABLE` / `FST_OIDC_PROVIDER_MISCONFIGURED`
+   * (with `retryAfter`, seconds, and the audit `reason`) while discovery has not succeeded.
+   */
   current (): Discovered {
-    if (this.#current !== undefined) return this.#current
-    const err = withReason(new OidcProviderUnavailableError(JSON.stringify(this.provider.name)), UNAVAILABLE)
-    throw Object.assign(err, { retryAfter: Math.max(1, Math.ceil((this.#nextAttemptAt - Date.now()) / 1000)) })
+    return this.#current ?? this.#discovery.current()
   }
 
   /** The discovered provider, or undefined while discovery has not succeeded. */
@@ -74,24 +78,8 @@ export class ProviderConnection {
 
   close (): void {
     this.#closed = true
+    this.#discovery.close()
     clearTimeout(this.#timer)
-  }
-
-  async #connect (): Promise<void> {
-    await this.#use(await discoverProvider(this.provider, this.#settings))
-    // An OAuth 2 only provider has neither metadata nor keys to refresh.
-    if (!this.provider.oauth2Only) this.#later(this.#settings.metadataRefresh * 1000, async () => { await this.#refresh() })
-  }
-
-  /** Another discovery attempt later, with backoff. */
-  #retryLater (err: unknown): void {
-    const delay = this.#retryMs
-    this.#retryMs = Math.min(delay * 2, MAX_RETRY_MS)
-    this.#nextAttemptAt = Date.now() + delay
-    this.#log.warn({ provider: this.provider.name, code: (err as { code?: string }).code, detail: (err as Error).message }, `oidc: provider ${this.provider.name} is not available, retrying discovery in ${delay / 1000} s`)
-    this.#later(delay, async () => {
-      await this.#connect().catch((retryErr: unknown) => { this.#retryLater(retryErr) })
-    })
   }
 
   /** The metadata and the keys again; any failure keeps what is in use. */
@@ -99,18 +87,18 @@ export class ProviderConnection {
     const keep = (what: string) => (err: unknown): void => {
       this.#log.warn({ provider: this.provider.name, detail: (err as Error).message }, `oidc: ${what} refresh failed, keeping the last good copy`)
     }
-    await discoverProvider(this.provider, this.#settings).then(async (info) => { await this.#use(info) }).catch(keep('metadata'))
+    await discoverProvider(this.provider, this.#settings).then(async (info) => { this.#current = await this.#build(info) }).catch(keep('metadata'))
     await this.#current!.keys!.reload().catch(keep('JWKS'))
     this.#later(this.#settings.metadataRefresh * 1000, async () => { await this.#refresh() })
   }
 
-  async #use (info: ProviderInfo): Promise<void> {
+  async #build (info: ProviderInfo): Promise<Discovered> {
     const previous = this.#current
     const jwks = info.endpoints.jwks
     const keys = previous !== undefined && previous.info.endpoints.jwks === jwks
       ? previous.keys
       : jwks === undefined ? undefined : idTokenKeys(this.provider, jwks, this.#settings.httpTimeout)
-    this.#current = {
+    return {
       info,
       oauth2: await createOAuth2(this.provider, this.#settings.httpTimeout, info),
       keys,

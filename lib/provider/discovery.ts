@@ -1,6 +1,6 @@
 import { OidcDiscoveryError } from '../errors.js'
 import { isLoopbackHost } from '../config.js'
-import { withReason } from '../idp-errors.js'
+import { fetchFailure, httpStatusFailure, notMetadataFailure } from './discovery-failure.js'
 import type { OidcEndpoints } from '../types.js'
 import { swapOrigin } from './endpoint-url.js'
 import type { ResolvedProvider } from './provider-config.js'
@@ -40,8 +40,7 @@ export interface DiscoverySettings {
   allowHttp: boolean
 }
 
-/** A failure to fetch the metadata, worth retrying (`reason`); any other discovery error is a configuration error. */
-export const UNAVAILABLE = 'provider_unavailable'
+export { UNAVAILABLE, MISCONFIGURED } from './discovery-failure.js'
 
 const METADATA_KEYS: Record<keyof OidcEndpoints, keyof ProviderMetadata> = {
   authorization: 'authorization_endpoint',
@@ -68,9 +67,10 @@ export function discoveryDocumentUrl (base: string): string {
  * the discovery URL's origin (split-horizon deployments). When discovery
  * fails but the authorization, token and JWKS endpoints are all configured,
  * those are used alone (an IdP without discovery). An OAuth 2 only provider
- * (GitHub) is not fetched: its endpoints are configured. A metadata document
- * that cannot be had throws with the reason `provider_unavailable` (worth
- * retrying); one that is wrong throws without it.
+ * (GitHub) is not fetched: its endpoints are configured. Failures carry the
+ * URL and the cause, and a `reason`: `provider_unavailable` (unreachable, 5xx),
+ * `provider_misconfigured` (4xx, not a metadata document); a document that is
+ * wrong (another issuer, an endpoint missing or not https) throws without one.
  */
 export async function discoverProvider (provider: ResolvedProvider, settings: DiscoverySettings): Promise<ProviderInfo> {
   // GitHub takes the client credentials in the token request's body.
@@ -104,18 +104,20 @@ async function fetchMetadata (provider: ResolvedProvider, { httpTimeout }: Disco
   const url = discoveryDocumentUrl(provider.discoveryUrl)
   let metadata: unknown
   try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(httpTimeout), headers: { accept: 'application/json' }, redirect: 'error' })
-    if (!response.ok) throw new Error(`${url} answered HTTP ${response.status}`)
-    metadata = await response.json()
+    let response: Response
+    try {
+      response = await fetch(url, { signal: AbortSignal.timeout(httpTimeout), headers: { accept: 'application/json' }, redirect: 'error' })
+    } catch (err) {
+      throw fetchFailure(err, url, httpTimeout)
+    }
+    if (!response.ok) throw httpStatusFailure(url, response.status)
+    metadata = await response.json().catch(() => undefined)
+    if (metadata === null || typeof metadata !== 'object' || typeof (metadata as ProviderMetadata).issuer !== 'string') throw notMetadataFailure(url)
   } catch (err) {
     // An IdP without a discovery document is usable when every endpoint a login needs is configured.
     const { authorization, token, jwks } = provider.endpoints
     if (authorization !== undefined && token !== undefined && jwks !== undefined) return { issuer: provider.issuer }
-    const why = err instanceof Error && err.name === 'TimeoutError' ? `${url} did not answer within ${httpTimeout} ms` : (err as Error).message
-    throw withReason(new OidcDiscoveryError(why, { cause: err }), UNAVAILABLE)
-  }
-  if (metadata === null || typeof metadata !== 'object' || typeof (metadata as ProviderMetadata).issuer !== 'string') {
-    throw withReason(new OidcDiscoveryError(`${url} did not return an OpenID Provider metadata document`), UNAVAILABLE)
+    throw err
   }
   return metadata as ProviderMetadata
 }

@@ -1,6 +1,7 @@
 import { isLoopbackHost } from '../config.js'
 import { OidcDiscoveryError } from '../errors.js'
 import { discoveryDocumentUrl } from '../provider/discovery.js'
+import { fetchFailure, httpStatusFailure, notMetadataFailure } from '../provider/discovery-failure.js'
 import { swapOrigin } from '../provider/endpoint-url.js'
 import type { ResolvedResourceServerConfig } from './config.js'
 
@@ -17,7 +18,9 @@ export interface ResourceServerEndpoints {
  * `discoveryUrl` (with the HTTP time-out; its `issuer` must be the configured
  * one). Both are called server-side: a discovered endpoint on the public
  * issuer's origin is moved to the discovery URL's origin. Throws
- * `FST_OIDC_DISCOVERY_FAILED` when the metadata cannot be had or lacks one.
+ * `FST_OIDC_DISCOVERY_FAILED` when the metadata cannot be had (with the URL,
+ * the cause and the reason `provider_unavailable` or `provider_misconfigured`)
+ * or is wrong (another issuer, an endpoint missing or not https: no reason).
  */
 export async function resourceServerEndpoints (config: ResolvedResourceServerConfig): Promise<ResourceServerEndpoints> {
   const introspection = config.introspection
@@ -33,17 +36,17 @@ export async function resourceServerEndpoints (config: ResolvedResourceServerCon
 
 async function fetchMetadata (config: ResolvedResourceServerConfig): Promise<Record<string, unknown>> {
   const url = discoveryDocumentUrl(config.discoveryUrl)
-  let metadata: Record<string, unknown> | null
+  let response: Response
   try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(config.httpTimeout), headers: { accept: 'application/json' }, redirect: 'error' })
-    if (!response.ok) throw new Error(`HTTP ${response.status}`)
-    metadata = await response.json() as Record<string, unknown> | null
+    response = await fetch(url, { signal: AbortSignal.timeout(config.httpTimeout), headers: { accept: 'application/json' }, redirect: 'error' })
   } catch (err) {
-    const why = (err as Error).name === 'TimeoutError' ? `no answer within ${config.httpTimeout} ms` : (err as Error).message
-    throw new OidcDiscoveryError(`${url}: ${why}`, { cause: err })
+    throw fetchFailure(err, url, config.httpTimeout)
   }
-  if (metadata?.['issuer'] !== config.issuer) {
-    throw new OidcDiscoveryError(`${url} is not the metadata of the configured issuer ${JSON.stringify(config.issuer)}`)
+  if (!response.ok) throw httpStatusFailure(url, response.status)
+  const metadata = await response.json().catch(() => undefined) as Record<string, unknown> | null | undefined
+  if (typeof metadata?.['issuer'] !== 'string') throw notMetadataFailure(url)
+  if (metadata['issuer'] !== config.issuer) {
+    throw new OidcDiscoveryError(`${url} is not the metadata of the configured issuer ${JSON.stringify(config.issuer)} (it names ${JSON.stringify(metadata['issuer'].slice(0, 100))})`)
   }
   return metadata
 }

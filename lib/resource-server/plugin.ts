@@ -8,7 +8,8 @@ import { resourceServerVerifier } from './verifier.js'
 
 const plugin: FastifyPluginAsync<OidcResourceServerOptions> = async function oidcResourceServer (fastify: FastifyInstance, options) {
   const config = resolveResourceServerConfig(options)
-  const verifier = await resourceServerVerifier(config)
+  const { verifier, close } = await resourceServerVerifier(config, fastify.log)
+  fastify.addHook('onClose', async () => { close() })
   fastify.decorate('requireBearer', createRequireBearer(createBearerAuthenticator(verifier, config), config.realm))
   // Registered after the relying-party plugin, request.oidc stays its session context
   // until requireBearer succeeds on a route (the guard then shadows it for that request).

@@ -1,8 +1,8 @@
+import type { FastifyInstance } from 'fastify'
 import type { ResolvedConfig } from '../config.js'
 import { OidcConfigError } from '../errors.js'
 import { createBearerAuthenticator, type BearerAuthenticator } from '../guards/require-bearer.js'
 import type { Discovered } from '../provider/connection.js'
-import { deferredVerifier } from '../tokens/deferred-verifier.js'
 import type { FastifyOidcOptions } from '../types.js'
 import { resolveResourceServerConfig } from './config.js'
 import { resourceServerVerifier } from './verifier.js'
@@ -29,7 +29,7 @@ const OWN_PROVIDER_VARS = ['OIDC_DISCOVERY_URL', 'OIDC_JWKS_URI', 'OIDC_INTROSPE
  * refused with `FST_OIDC_CONFIG_INVALID`. A verified caller's token is relayed
  * by `request.oidc.fetch` to the plugin's downstreams only.
  */
-export async function relyingPartyBearer (config: ResolvedConfig, discovered: Discovered | undefined, options: FastifyOidcOptions): Promise<RelyingPartyBearer | undefined> {
+export async function relyingPartyBearer (fastify: FastifyInstance, config: ResolvedConfig, discovered: Discovered | undefined, options: FastifyOidcOptions): Promise<RelyingPartyBearer | undefined> {
   const env = options.env ?? process.env
   const own = options.resourceServer ?? (env['OIDC_AUDIENCE'] === undefined ? undefined : {})
   if (own === undefined) return undefined
@@ -50,8 +50,9 @@ export async function relyingPartyBearer (config: ResolvedConfig, discovered: Di
   if (rsConfig.audiences.includes(config.clientId)) {
     throw new OidcConfigError('  - OIDC_AUDIENCE: must not be the relying party\'s client id (the aud of its ID tokens, which are no access tokens)')
   }
-  // The provider not reachable at start-up: the keys' URL is discovered at the first token.
-  const verifier = discovered === undefined ? deferredVerifier(async () => await resourceServerVerifier(rsConfig)) : await resourceServerVerifier(rsConfig)
+  // The provider not reachable at start-up: the keys' URL is discovered in the background (503 until then).
+  const { verifier, close } = await resourceServerVerifier(rsConfig, fastify.log)
+  fastify.addHook('onClose', async () => { close() })
   return {
     realm: rsConfig.realm,
     authenticate: createBearerAuthenticator(verifier, { ...rsConfig, forwarding: { downstreams: config.downstreams } })

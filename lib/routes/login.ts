@@ -1,13 +1,18 @@
 import type { FastifyInstance } from 'fastify'
 import { OidcUnknownProviderError } from '../errors.js'
+import { reasonOf } from '../idp-errors.js'
 import type { Runtime } from '../runtime.js'
+
+const PROVIDER_REFUSALS = new Set<string | undefined>(['FST_OIDC_PROVIDER_UNAVAILABLE', 'FST_OIDC_PROVIDER_MISCONFIGURED'])
 
 /**
  * `GET /auth/login?returnTo=&provider=`: starts a login at the named provider
  * (default: the first); writes nothing to the session store. 400 for an
- * unknown provider; 503 with `Retry-After` while its IdP has not been reached.
+ * unknown provider; 503 with `Retry-After` while its IdP has not been reached
+ * (audited as `login_failure`, reason `provider_unavailable`, or
+ * `provider_misconfigured` when its metadata URL answers something else).
  */
-export function loginRoute (fastify: FastifyInstance, { client, providers }: Runtime): void {
+export function loginRoute (fastify: FastifyInstance, { client, providers, audit }: Runtime): void {
   fastify.get<{ Querystring: { returnTo?: unknown, provider?: unknown } }>('/login', async (request, reply) => {
     const { provider, returnTo } = request.query
     const chosen = provider === undefined ? client : typeof provider === 'string' ? providers.get(provider)?.client : undefined
@@ -16,6 +21,12 @@ export function loginRoute (fastify: FastifyInstance, { client, providers }: Run
       const name = typeof provider !== 'string' ? 'several values' : /^[\w.-]{1,40}$/.test(provider) ? provider : 'not a provider name'
       throw new OidcUnknownProviderError(name)
     }
-    return await chosen.authorizeRedirect(request, reply, typeof returnTo === 'string' ? { returnTo } : {})
+    try {
+      return await chosen.authorizeRedirect(request, reply, typeof returnTo === 'string' ? { returnTo } : {})
+    } catch (err) {
+      // A provider not discovered yet: the login could not start (reason provider_unavailable / provider_misconfigured).
+      if (PROVIDER_REFUSALS.has((err as { code?: string }).code)) audit(request, 'login_failure', { provider: chosen.name, reason: reasonOf(err, 'provider_unavailable') })
+      throw err
+    }
   })
 }
