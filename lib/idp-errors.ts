@@ -40,6 +40,11 @@ function oauthErrorCode (payload: unknown): string | undefined {
   return isOAuthErrorCode(code) ? code : undefined
 }
 
+/** The OAuth `error` code of an IdP's error answer (before translation), e.g. `invalid_client`; else undefined. */
+export function oauthErrorOf (err: unknown): string | undefined {
+  return isBoom(err) && err.data?.isResponseError === true ? oauthErrorCode(err.data.payload) : undefined
+}
+
 /**
  * The one boundary where errors from the HTTP client (simple-oauth2 / wreck),
  * `fetch` and `jose` JWKS fetching become plugin errors. The original is kept as

@@ -13,7 +13,8 @@ import { userClaims, verifyIdToken } from '../tokens/id-token.js'
 import { verifyLogoutToken, type LogoutRequest } from '../tokens/logout-token.js'
 import { parseTokenResponse } from '../tokens/token-response.js'
 import type { AuthorizeParams, OidcClaims, OidcClient, OidcLoginResult, OidcTokenSet } from '../types.js'
-import { isOAuthErrorCode, translateIdpError, withReason } from '../idp-errors.js'
+import { isOAuthErrorCode, oauthErrorOf, translateIdpError, withReason } from '../idp-errors.js'
+import { invalidClientHint, tokenAuthMethod } from './client-auth.js'
 import type { Discovered, ProviderConnection } from './connection.js'
 import { namesIssuer } from './issuer.js'
 import { logoutUrl } from './logout-url.js'
@@ -160,6 +161,8 @@ export class ProviderClient implements OidcClient {
     try {
       response = (await oauth2.getToken({ code, redirect_uri: transaction.redirectUri ?? provider.redirectUri, code_verifier: transaction.codeVerifier })).token
     } catch (err) {
+      // The usual set-up mistake (a confidential client without its secret, or the wrong method): say which setting to fix.
+      if (oauthErrorOf(err) === 'invalid_client') request.log.error({ provider: this.name }, invalidClientHint(provider, tokenAuthMethod(provider, info.metadata)))
       throw translateIdpError(err, 'token')
     }
     const tokens = this.#tokens(response, { requestedScope: transaction.scope ?? provider.scope })

@@ -1,5 +1,6 @@
 import Fastify from 'fastify'
 import oauth2Plugin from '@fastify/oauth2'
+import { tokenAuthMethod } from './client-auth.js'
 import type { ProviderInfo } from './discovery.js'
 import type { ResolvedProvider } from './provider-config.js'
 
@@ -25,8 +26,7 @@ export interface OAuth2AccessToken {
  */
 export async function createOAuth2 (provider: ResolvedProvider, httpTimeout: number, info: ProviderInfo): Promise<OAuth2Mechanics> {
   const { authorization, token } = info.endpoints
-  const methods = info.metadata.token_endpoint_auth_methods_supported ?? ['client_secret_basic']
-  const useBasic = provider.clientSecret !== undefined && methods.includes('client_secret_basic')
+  const useBasic = tokenAuthMethod(provider, info.metadata) === 'client_secret_basic'
   const name = `oidcOAuth2_${provider.name.replace(/-/g, '_')}`
   const holder = Fastify({ logger: false })
   await holder.register(oauth2Plugin, {

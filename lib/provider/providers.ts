@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { ResolvedConfig } from '../config.js'
 import { TransactionCookies } from '../session/transaction.js'
+import { startLine } from './client-auth.js'
 import { ProviderClient } from './client.js'
 import { ProviderConnection } from './connection.js'
 
@@ -21,6 +22,12 @@ export async function startProviders (fastify: FastifyInstance, config: Resolved
     throw err
   }
   fastify.addHook('onClose', async () => { stop() })
+  // What to register at the IdP, and what kind of client it will see: one line per provider.
+  for (const connection of connections) {
+    const { provider } = connection
+    fastify.log.info({ provider: provider.name, redirectUri: provider.redirectUri, client: provider.clientSecret === undefined ? 'public' : 'confidential' },
+      startLine(provider, config.redirectUris, connection.discovered?.info.metadata))
+  }
   // One set of login transactions for all: a transaction names the provider it was started for.
   const transactions = new TransactionCookies(config.sessionSecrets, config.prefix, config.secureCookies)
   return connections.map((connection) => new ProviderClient({ config, connection, transactions }))

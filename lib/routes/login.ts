@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { OidcUnknownProviderError } from '../errors.js'
 import { reasonOf } from '../idp-errors.js'
 import type { Runtime } from '../runtime.js'
+import { baseHostGuard } from './base-host.js'
 
 const PROVIDER_REFUSALS = new Set<string | undefined>(['FST_OIDC_PROVIDER_UNAVAILABLE', 'FST_OIDC_PROVIDER_MISCONFIGURED'])
 
@@ -11,9 +12,15 @@ const PROVIDER_REFUSALS = new Set<string | undefined>(['FST_OIDC_PROVIDER_UNAVAI
  * unknown provider; 503 with `Retry-After` while its IdP has not been reached
  * (audited as `login_failure`, reason `provider_unavailable`, or
  * `provider_misconfigured` when its metadata URL answers something else).
+ * Reached under another loopback name than the base URL's: 302 to the same
+ * path and query on the base URL first (see `baseHostGuard`).
  */
-export function loginRoute (fastify: FastifyInstance, { client, providers, audit }: Runtime): void {
+export function loginRoute (fastify: FastifyInstance, { client, providers, audit, config }: Runtime): void {
+  const onBaseHost = baseHostGuard(config.baseUrl, fastify.log)
   fastify.get<{ Querystring: { returnTo?: unknown, provider?: unknown } }>('/login', async (request, reply) => {
+    // Started on 127.0.0.1 while the base URL says localhost: go there first, or the callback cannot match the state.
+    const first = onBaseHost(request)
+    if (first !== undefined) return await reply.header('cache-control', 'no-store').redirect(first, 302)
     const { provider, returnTo } = request.query
     const chosen = provider === undefined ? client : typeof provider === 'string' ? providers.get(provider)?.client : undefined
     if (chosen === undefined) {
