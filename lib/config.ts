@@ -1,6 +1,7 @@
 import type { SessionStore } from '@fastify/session'
 import { OidcConfigError } from './errors.js'
 import { resolveProviders, type ResolvedProvider } from './provider/provider-config.js'
+import { resolveSessionCookie } from './session/cookie-name.js'
 import type { FastifyOidcOptions, OidcAuditEvent } from './types.js'
 
 /**
@@ -32,7 +33,10 @@ export interface ResolvedConfig extends Pick<ResolvedProvider,
   sessionIdleTimeout: number
   revokeOnLogout: boolean
   memoryStoreMax: number
+  /** The session cookie: `__Host-oidc.sid` on https without a domain, else `oidc.sid` (see `resolveSessionCookie`). */
   cookieName: string
+  /** `Domain` of the session cookie; `undefined`: host-only. */
+  cookieDomain: string | undefined
   secureCookies: boolean
   onAudit: ((event: OidcAuditEvent) => void) | undefined
 }
@@ -213,8 +217,7 @@ export function resolveConfig (options: FastifyOidcOptions = {}): Readonly<Resol
   const memoryStoreMax = numberSetting(options.memoryStoreMax, 'OIDC_MEMORY_STORE_MAX', 10000, 1, 10_000_000)
 
   const revokeOnLogout = pick(options.revokeOnLogout, 'OIDC_REVOKE_ON_LOGOUT', asBool, 'true or false') ?? true
-  const cookieName = options.cookieName ?? 'oidc.sid'
-  if (!/^[\w.-]+$/.test(cookieName)) problems.push('cookieName: expected letters, digits, dot, dash or underscore')
+  const cookie = resolveSessionCookie(options, baseUrl, reader)
   if (options.onAudit !== undefined && typeof options.onAudit !== 'function') problems.push('onAudit: expected a function')
 
   if (problems.length > 0) throw new OidcConfigError(problems.map((p) => `  - ${p}`).join('\n'))
@@ -248,7 +251,8 @@ export function resolveConfig (options: FastifyOidcOptions = {}): Readonly<Resol
     sessionIdleTimeout,
     revokeOnLogout,
     memoryStoreMax,
-    cookieName,
+    cookieName: cookie.name,
+    cookieDomain: cookie.domain,
     secureCookies: baseUrl!.startsWith('https:'),
     onAudit: options.onAudit
   })

@@ -35,6 +35,9 @@ const plugin: FastifyPluginAsync<FastifyOidcOptions> = async function fastifyOid
   if (innerStore instanceof RedisStore && config.sessionStore !== innerStore) fastify.addHook('onClose', async () => { await innerStore.close() })
   const store = new TombstoneStore(innerStore, config.sessionMaxAge * 1000)
 
+  const cookieScope = {
+    path: '/', httpOnly: true, sameSite: 'lax' as const, secure: config.secureCookies, ...(config.cookieDomain === undefined ? {} : { domain: config.cookieDomain })
+  }
   if (!fastify.hasRequestDecorator('cookies')) await fastify.register(fastifyCookie)
   await fastify.register(fastifySession, {
     secret: cookieSigningSecrets(config.sessionSecrets),
@@ -44,7 +47,7 @@ const plugin: FastifyPluginAsync<FastifyOidcOptions> = async function fastifyOid
     saveUninitialized: false,
     rolling: false,
     store,
-    cookie: { path: '/', httpOnly: true, sameSite: 'lax', secure: config.secureCookies, maxAge: config.sessionMaxAge * 1000 }
+    cookie: { ...cookieScope, maxAge: config.sessionMaxAge * 1000 }
   })
 
   const providers = new Map(clients.map((c) => [c.name, { client: c, index: new SessionIndex(config.sessionSecrets, innerStore, c.provider.issuer, config.sessionMaxAge * 1000) }]))
@@ -103,7 +106,7 @@ const plugin: FastifyPluginAsync<FastifyOidcOptions> = async function fastifyOid
   fastify.addHook('onSend', async (request, reply) => {
     const context = (request as FastifyRequest & { [kContext]?: RequestContext })[kContext]
     if (context?.ended === true && request.cookies[config.cookieName] !== undefined) {
-      reply.clearCookie(config.cookieName, { path: '/', httpOnly: true, sameSite: 'lax', secure: config.secureCookies })
+      reply.clearCookie(config.cookieName, cookieScope)
     }
   })
   registerRoutes(fastify, runtime)

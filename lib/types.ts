@@ -150,8 +150,16 @@ export interface FastifyOidcOptions {
   revokeOnLogout?: boolean
   /** `OIDC_MEMORY_STORE_MAX`: most sessions the memory store holds. Default 10000. */
   memoryStoreMax?: number
-  /** Name of the session cookie. Default `oidc.sid`. */
-  cookieName?: string
+  /**
+   * `OIDC_COOKIE_NAME`: name of the session cookie. Default `__Host-oidc.sid` when the
+   * base URL is https and no `cookieDomain` is set, else `oidc.sid`.
+   */
+  cookieName?: string | undefined
+  /**
+   * `OIDC_COOKIE_DOMAIN`: `Domain` of the session cookie (the base URL's host or a parent
+   * domain), to share it with subdomains; the default name is then `oidc.sid`. Default: none (host-only).
+   */
+  cookieDomain?: string | undefined
   /**
    * Accept bearer access tokens too, with `requireAuth({ accept: ['bearer'] })`: the
    * options of `oidcResourceServer` (`audience` required, or `OIDC_AUDIENCE`). Issuer,

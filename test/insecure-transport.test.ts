@@ -51,7 +51,7 @@ async function toCallback (app: HttpsApp, browser: Browser): Promise<{ callback:
   return { callback: callback.href, cookie: setCookie.slice(0, setCookie.indexOf(';')) }
 }
 
-const sessionCookie = (res: BrowserResponse): string | undefined => res.headers.getSetCookie().find((c) => c.startsWith('oidc.sid='))
+const sessionCookie = (res: BrowserResponse): string | undefined => res.headers.getSetCookie().find((c) => c.startsWith('__Host-oidc.sid='))
 
 t.test('the transaction cookie of an https base URL is Secure', async (t) => {
   const op = await startHostileOp(t)
