@@ -2,6 +2,7 @@ import type { SessionStore } from '@fastify/session'
 import { OidcConfigError } from './errors.js'
 import { resolveProviders, type ResolvedProvider } from './provider/provider-config.js'
 import { resolveSessionCookie } from './session/cookie-name.js'
+import { parseRedisUrl, redactStoreUrl } from './session/redis-url.js'
 import type { FastifyOidcOptions, OidcAuditEvent } from './types.js'
 
 /**
@@ -202,10 +203,10 @@ export function resolveConfig (options: FastifyOidcOptions = {}): Readonly<Resol
   const storeOption = options.sessionStore ?? read('OIDC_SESSION_STORE')
   if (typeof storeOption === 'object' && storeOption !== null) {
     sessionStore = storeOption
-  } else if (typeof storeOption === 'string' && URL.canParse(storeOption) && ['redis:', 'rediss:'].includes(new URL(storeOption).protocol)) {
+  } else if (typeof storeOption === 'string' && parseRedisUrl(storeOption) !== undefined) {
     sessionStore = storeOption
   } else if (storeOption !== undefined && storeOption !== 'memory') {
-    problems.push(`OIDC_SESSION_STORE: expected memory, a redis:// or rediss:// URL, or a @fastify/session store object, got ${JSON.stringify(String(storeOption).replace(/\/\/[^@/]*@/, '//***@').slice(0, 60))}`)
+    problems.push(`OIDC_SESSION_STORE: expected memory, a redis:// or rediss:// URL, redis+cluster://host:port[,host:port…], redis+sentinel://host:port[,host:port…]/<master-name> (or their rediss+ forms), or a @fastify/session store object, got ${redactStoreUrl(String(storeOption))}`)
   }
 
   const refreshLeeway = numberSetting(options.refreshLeeway, 'OIDC_REFRESH_LEEWAY', 30, 0, 3600)

@@ -121,10 +121,13 @@ export interface FastifyOidcOptions {
   downstreams?: string[]
   /**
    * `OIDC_SESSION_STORE`: `memory` (default, one process), a `redis://` / `rediss://` URL
-   * (shared by every instance), or a store object: a `RedisStore` built on your own
-   * `ioredis` client, or any `@fastify/session` store.
+   * (shared by every instance), `redis+cluster://h:p,h:p` / `rediss+cluster://…` (Redis
+   * Cluster seed nodes), `redis+sentinel://h:p,h:p/<master-name>` / `rediss+sentinel://…`
+   * (Sentinels; `?sentinelPassword=`), or a store object: a `RedisStore` built on your own
+   * `ioredis` `Redis` or `Cluster` client, or any `@fastify/session` store.
    */
-  sessionStore?: 'memory' | `redis://${string}` | `rediss://${string}` | SessionStore
+  sessionStore?: 'memory' | `redis://${string}` | `rediss://${string}` | `redis+cluster://${string}` | `rediss+cluster://${string}` |
+  `redis+sentinel://${string}` | `rediss+sentinel://${string}` | SessionStore
   /** `OIDC_ALLOW_HTTP`: allow `http:` IdP URLs on non-loopback hosts. */
   allowHttp?: boolean
   /** Route prefix, default `/auth`. */

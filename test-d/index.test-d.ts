@@ -89,3 +89,17 @@ expectAssignable<OidcPreset>('auth0')
 expectAssignable<OidcProviderOptions>({ name: 'okta', preset: 'okta', serverUrl: 'https://acme.okta.com' })
 expectType<OidcClient>(app.oidc.client('staff'))
 expectType<'FST_OIDC_PROVIDER_UNAVAILABLE'>(new OidcProviderUnavailableError('"staff"').code)
+
+// Redis stores: a URL of each form, or a RedisStore on the app's own Redis or Cluster client.
+{
+  const { Cluster, Redis } = await import('ioredis')
+  const { RedisStore } = await import('fastify-oidc')
+  app.register(fastifyOidc, { sessionStore: 'redis+cluster://10.0.0.1:6379,10.0.0.2:6379' })
+  app.register(fastifyOidc, { sessionStore: 'rediss+sentinel://s1:26379,s2:26379/mymaster?sentinelPassword=x' })
+  expectError(app.register(fastifyOidc, { sessionStore: 'memcached://cache:11211' }))
+  const onCluster = new RedisStore({ client: new Cluster([{ host: '10.0.0.1', port: 6379 }]), prefix: 'shop:' })
+  expectType<InstanceType<typeof Redis> | InstanceType<typeof Cluster>>(onCluster.client)
+  app.register(fastifyOidc, { sessionStore: onCluster })
+  app.register(fastifyOidc, { sessionStore: new RedisStore({ client: new Redis({ sentinels: [{ host: 's1', port: 26379 }], name: 'mymaster' }) }) })
+  expectError(new RedisStore({ client: 'redis://cache' }))
+}

@@ -41,7 +41,7 @@ t.test('a Redis dump after login holds no token, claim value or e-mail, and a co
   // Copy the sealed session under another id, and present a validly signed cookie for that id.
   const sessionId = sessionIdOf((await browser.cookies(app.baseUrl))['oidc.sid']!)
   const otherId = 'copied-session-id-0123456789abcdef012'
-  await redis.set(`${prefix}sess:${otherId}`, (await redis.get(`${prefix}sess:${sessionId}`))!, 'PX', 60_000)
+  await redis.set(`${prefix}{${otherId}}:sess`, (await redis.get(`${prefix}{${sessionId}}:sess`))!, 'PX', 60_000)
   const forgedCookie = `oidc.sid=${encodeURIComponent(sign(otherId, cookieSigningSecrets([SESSION_SECRET])[0]!))}`
   const res = await fetch(`${app.baseUrl}/private`, { headers: { cookie: forgedCookie, accept: 'application/json' } })
   t.equal(res.status, 401, 'the sealed value is bound to its session id')
@@ -56,11 +56,11 @@ t.test('OIDC_SESSION_STORE=redis://… from the environment', async (t) => {
   await loginAtProvider(browser, `${app.baseUrl}/auth/login?returnTo=/private`)
   const redis = await redisClient(t)
   const sessionId = sessionIdOf((await browser.cookies(app.baseUrl))['oidc.sid']!)
-  const ttl = await redis.pttl(`fastify-oidc:sess:${sessionId}`)
+  const ttl = await redis.pttl(`fastify-oidc:{${sessionId}}:sess`)
   t.ok(ttl > 8 * 3600 * 1000 - 60_000 && ttl <= 8 * 3600 * 1000, 'stored under the default prefix, expiring with the session (8 h)')
   await browser.request('POST', `${app.baseUrl}/auth/logout`)
-  t.equal(await redis.exists(`fastify-oidc:sess:${sessionId}`), 0, 'logout deletes it')
-  t.equal(await redis.exists(`fastify-oidc:gone:${sessionId}`), 1, 'and leaves a tombstone for every instance')
+  t.equal(await redis.exists(`fastify-oidc:{${sessionId}}:sess`), 0, 'logout deletes it')
+  t.equal(await redis.exists(`fastify-oidc:{${sessionId}}:gone`), 1, 'and leaves a tombstone for every instance')
 })
 
 t.test('secret rotation deployed to two instances: the session keeps working and is re-sealed with the new key', async (t) => {
@@ -81,7 +81,7 @@ t.test('secret rotation deployed to two instances: the session keeps working and
   const redis = await redisClient(t)
   const sessionId = sessionIdOf((await browser.cookies(a.baseUrl))['oidc.sid']!)
   const kid = async (): Promise<string | undefined> =>
-    decodeProtectedHeader(JSON.parse((await redis.get(`${prefix}sess:${sessionId}`))!).oidc.sealed).kid
+    decodeProtectedHeader(JSON.parse((await redis.get(`${prefix}{${sessionId}}:sess`))!).oidc.sealed).kid
   t.equal(await kid(), deriveKeys([OLD], 'token-set')[0]!.kid)
   await a.app.close()
 
@@ -133,13 +133,13 @@ t.test('a RedisStore on the application\'s own ioredis client: used, and not clo
   const app = await buildApp(t, { port, issuer: idp.issuer, clientId: idp.client.clientId, clientSecret: idp.client.clientSecret, sessionStore: store })
   const browser = new Browser()
   await loginAtProvider(browser, `${app.baseUrl}/auth/login?returnTo=/private`)
-  t.equal((await client.keys(`${prefix}sess:*`)).length, 1)
+  t.equal((await client.keys(`${prefix}{*}:sess`)).length, 1)
   t.equal(await store.ready(), true)
   await store.close()
   t.equal(await client.ping(), 'PONG', 'the application\'s client is still open')
 
   // A value under a session key that is not a session (another app's, a corruption): anonymous, never a 500.
-  const [key] = await client.keys(`${prefix}sess:*`)
+  const [key] = await client.keys(`${prefix}{*}:sess`)
   for (const value of ['not json', '[1,2]', 'null', '42']) {
     await client.set(key!, value)
     t.equal((await browser.get(`${app.baseUrl}/private`, { accept: 'application/json' })).status, 401, JSON.stringify(value))
@@ -161,7 +161,7 @@ t.test('a session already expired is deleted, not written', async (t) => {
   const set = async (expires: Date): Promise<void> => await new Promise((resolve, reject) =>
     store.set('expiring-id', { cookie: { expires } } as never, (err) => err == null ? resolve() : reject(err)))
   await set(new Date(Date.now() + 60_000))
-  t.equal(await redis.exists(`${prefix}sess:expiring-id`), 1)
+  t.equal(await redis.exists(`${prefix}{expiring-id}:sess`), 1)
   await set(new Date(Date.now() - 1000))
-  t.equal(await redis.exists(`${prefix}sess:expiring-id`), 0, 'an expired session is removed')
+  t.equal(await redis.exists(`${prefix}{expiring-id}:sess`), 0, 'an expired session is removed')
 })

@@ -109,7 +109,7 @@ t.test('both instances restarted: the session still works', async (t) => {
 t.test('the Redis store keeps the key count honest: one session key per login, none for anonymous traffic', async (t) => {
   const c = await cluster(t)
   const redis = await redisClient(t)
-  const sessions = await redis.keys(`${c.prefix}sess:*`)
+  const sessions = await redis.keys(`${c.prefix}{*}:sess`)
   t.equal(sessions.length, 1, 'one session key after one login')
   const ttl = await redis.pttl(sessions[0]!)
   t.ok(ttl > 0 && ttl <= 8 * 3600 * 1000, 'it expires with the session')
@@ -135,7 +135,7 @@ t.test('logout at the IdP: its back-channel call reaches A and ends the session 
   await loginAtProvider(browser, `${a.baseUrl}/auth/login?returnTo=/public`)
   t.equal((await get(browser, `${b.baseUrl}/private`)).status, 200, 'logged in, seen on B')
   const redis = await redisClient(t)
-  const index = await redis.keys(`${prefix}idx:*`)
+  const index = await redis.keys(`${prefix}{*}:idx`)
   t.equal(index.length, 2, 'indexed under the IdP session (sid) and the user (sub)')
   t.notOk(index.some((key) => key.includes('demo')), 'under keyed hashes: no sub in clear')
 
@@ -143,5 +143,5 @@ t.test('logout at the IdP: its back-channel call reaches A and ends the session 
   t.equal(a.events.filter((e) => e.type === 'backchannel_logout').length, 1, 'A received and accepted the logout token')
   t.equal((await get(browser, `${b.baseUrl}/private`)).status, 401, 'the session is gone on B')
   t.equal((await get(browser, `${a.baseUrl}/private`)).status, 401, 'and on A')
-  t.equal((await redis.keys(`${prefix}sess:*`)).length, 0, 'no session key left')
+  t.equal((await redis.keys(`${prefix}{*}:sess`)).length, 0, 'no session key left')
 })

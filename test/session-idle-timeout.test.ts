@@ -40,7 +40,7 @@ t.test('with Redis, the entry expires with the idle deadline', async (t) => {
   const prefix = uniquePrefix()
   const { browser, app } = await loggedIn(t, { sessionStore: redisStore(t, prefix) })
   const redis = await redisClient(t)
-  const [key] = await redis.keys(`${prefix}sess:*`)
+  const [key] = await redis.keys(`${prefix}{*}:sess`)
   const ttl = await redis.pttl(key!)
   t.ok(ttl > 0 && ttl <= 2000, `the key expires within the idle timeout (${ttl} ms)`)
   await sleep(2300)

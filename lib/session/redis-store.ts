@@ -2,23 +2,30 @@ import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Session } from 'fastify'
 import type { SessionStore } from '@fastify/session'
-import { Redis, type RedisOptions } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
+import { createRedisClient } from './redis-client.js'
+import { parseRedisUrl } from './redis-url.js'
 import { expiryOf, type SessionStoreCapabilities } from './store.js'
 
 type Callback = (err?: unknown) => void
 type GetCallback = (err: unknown, session?: Session | null) => void
 
 export interface RedisStoreOptions {
-  /** A `redis://` or `rediss://` URL; the store then owns the connection (see `close`). */
-  url?: string
-  /** Or a connected `ioredis` client, shared with the application (never closed by the store). */
-  client?: Redis
+  /**
+   * A `redis://` / `rediss://` URL, `redis+cluster://h:p,h:p` / `rediss+cluster://…`
+   * (Cluster seed nodes) or `redis+sentinel://h:p,h:p/<master-name>` /
+   * `rediss+sentinel://…` (`?sentinelPassword=`); the store then owns the
+   * connection (see `close`).
+   */
+  url?: string | undefined
+  /** Or an `ioredis` client — a `Redis` (one server or Sentinel) or a `Cluster` — shared with the application (never closed by the store). */
+  client?: Redis | Cluster | undefined
   /** Prefix of every key. Default `fastify-oidc:`. */
-  prefix?: string
+  prefix?: string | undefined
   /** Lifetime of a session without a cookie expiry, and of tombstones, milliseconds. Default 8 hours. */
-  ttl?: number
+  ttl?: number | undefined
   /** Milliseconds a command may take before it fails (the request then answers 503). Default 2000. */
-  commandTimeout?: number
+  commandTimeout?: number | undefined
 }
 
 /** How often a waiting `lock` tries again, milliseconds. */
@@ -61,7 +68,7 @@ return 0`
  * await app.register(fastifyOidc, { sessionStore: new RedisStore({ url: 'redis://127.0.0.1:6379' }) })
  */
 export class RedisStore implements SessionStore, SessionStoreCapabilities {
-  readonly client: Redis
+  readonly client: Redis | Cluster
   readonly #owned: boolean
   readonly #prefix: string
   readonly #ttl: number
@@ -73,25 +80,37 @@ export class RedisStore implements SessionStore, SessionStoreCapabilities {
       this.client = options.client
       this.#owned = false
     } else {
-      const settings: RedisOptions = {
-        enableOfflineQueue: false,
-        maxRetriesPerRequest: 1,
-        commandTimeout: options.commandTimeout ?? 2000,
-        connectTimeout: options.commandTimeout ?? 2000,
-        retryStrategy: (attempt) => Math.min(attempt * 100, 2000)
-      }
-      this.client = new Redis(options.url ?? 'redis://127.0.0.1:6379', settings)
+      const url = options.url ?? 'redis://127.0.0.1:6379'
+      const target = parseRedisUrl(url)
+      if (target === undefined) throw new TypeError('RedisStore: url is not a redis://, rediss://, redis+cluster:// or redis+sentinel:// URL')
+      this.client = createRedisClient(target, { commandTimeout: options.commandTimeout ?? 2000 })
       this.#owned = true
       // Connection errors surface as failed commands (503); the client keeps reconnecting.
       this.client.on('error', () => {})
     }
   }
 
-  /** Resolves once connected, or after `timeoutMs` (commands fail with 503 until Redis answers). */
+  /**
+   * Resolves `true` once connected (a Cluster: once its slot map is loaded), or
+   * `false` after `timeoutMs` (commands then fail with 503 until Redis answers).
+   * The plugin awaits it at `register()` for every `RedisStore`, also one built on
+   * the app's own client (a `lazyConnect` client is connected here).
+   */
   async ready (timeoutMs = 2000): Promise<boolean> {
     if (this.client.status === 'ready') return true
-    const ready = new Promise<boolean>((resolve) => this.client.once('ready', () => resolve(true)))
-    return await Promise.race([ready, sleep(timeoutMs, false)])
+    let resolveReady!: (value: boolean) => void
+    const ready = new Promise<boolean>((resolve) => { resolveReady = resolve })
+    const onReady = (): void => resolveReady(true)
+    this.client.once('ready', onReady)
+    // A client made with `lazyConnect` connects now, not on the first request.
+    if (this.client.status === 'wait') this.client.connect().catch(() => {})
+    const timer = new AbortController()
+    try {
+      return await Promise.race([ready, sleep(timeoutMs, false, { signal: timer.signal })])
+    } finally {
+      timer.abort()
+      this.client.off('ready', onReady)
+    }
   }
 
   /** Closes the connection the store opened (a client passed in is left alone). */
@@ -99,8 +118,13 @@ export class RedisStore implements SessionStore, SessionStoreCapabilities {
     if (this.#owned) this.client.disconnect()
   }
 
+  /**
+   * The key of `kind` for `id`, hash-tagged by `id` (`<prefix>{<id>}:<kind>`):
+   * the keys that one command, script or MULTI touches together (a session and
+   * its tombstone) share a Cluster slot, while different ids spread over slots.
+   */
   #key (kind: string, id: string): string {
-    return `${this.#prefix}${kind}:${id}`
+    return `${this.#prefix}{${id}}:${kind}`
   }
 
   set (sessionId: string, session: Session, callback: Callback): void {
@@ -127,9 +151,11 @@ export class RedisStore implements SessionStore, SessionStoreCapabilities {
   }
 
   async link (sessionId: string, keys: readonly string[], ttlMs: number): Promise<void> {
-    const batch = this.client.multi()
-    for (const key of keys) batch.sadd(this.#key('idx', key), sessionId).pexpire(this.#key('idx', key), ttlMs)
-    await batch.exec()
+    // One index set per MULTI: each set is its own slot in a Cluster.
+    await Promise.all(keys.map(async (key) => {
+      const name = this.#key('idx', key)
+      await this.client.multi().sadd(name, sessionId).pexpire(name, ttlMs).exec()
+    }))
   }
 
   async members (key: string): Promise<string[]> {
