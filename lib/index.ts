@@ -8,6 +8,7 @@ import { FailureThrottle } from './basic/throttle.js'
 import { resolveConfig } from './config.js'
 import { RequestContext } from './context.js'
 import { OidcUnknownProviderError } from './errors.js'
+import { OUTAGE_CODES, OutageLog, quieter } from './outage-log.js'
 import { createBasicAuthenticator } from './guards/basic.js'
 import { createRequireAuth } from './guards/require-auth.js'
 import { startProviders } from './provider/providers.js'
@@ -96,6 +97,16 @@ const plugin: FastifyPluginAsync<FastifyOidcOptions> = async function fastifyOid
   // (runs after @fastify/session's own onRequest hook; opened values are cached).
   fastify.addHook('onRequest', async (request) => {
     await (request.oidc as RequestContext).load()
+  })
+  // An outage fails every request the same way: the first failure of a kind is logged at error
+  // level, the repeats at debug level (by whichever error handler logs them) plus one count per minute.
+  const outages = new OutageLog(fastify.log)
+  fastify.addHook('onClose', async () => { outages.close() })
+  fastify.addHook('onError', async (request, reply, error) => {
+    const code = (error as { code?: string }).code
+    if (code !== undefined && OUTAGE_CODES.has(code) && !outages.report(code)) {
+      request.log = reply.log = quieter(reply.log)
+    }
   })
   // A store outage, or a provider not discovered yet, is a 503 the client may retry: say when.
   fastify.addHook('onError', async (_request, reply, error) => {
