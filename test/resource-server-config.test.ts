@@ -31,6 +31,7 @@ t.test('defaults from a minimal environment', async (t) => {
     jwksUri: undefined,
     introspection: undefined,
     verifiedTokenCacheTtl: 60,
+    jwksMaxStale: 86400,
     accessTokenTypes: ['at+jwt'],
     algorithms: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'],
     clockTolerance: 60,

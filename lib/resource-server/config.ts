@@ -22,6 +22,8 @@ export interface ResolvedResourceServerConfig {
   introspection: IntrospectionConfig | undefined
   /** Seconds a verified JWT is reused (never past its `exp`); 0: no cache. */
   verifiedTokenCacheTtl: number
+  /** Seconds the last good JWKS is still used while refetches fail. */
+  jwksMaxStale: number
   /** Normalized `typ` values (lowercase, no `application/`), or `'any'`. */
   accessTokenTypes: string[] | 'any'
   algorithms: string[]
@@ -71,6 +73,7 @@ export function resolveResourceServerConfig (options: OidcResourceServerOptions 
   }
 
   const verifiedTokenCacheTtl = numberSetting(options.verifiedTokenCacheTtl, 'OIDC_BEARER_CACHE_TTL', 60, 0, 3600)
+  const jwksMaxStale = numberSetting(options.jwksMaxStale, 'OIDC_JWKS_MAX_STALE', 86_400, 0, 604_800)
 
   const types = pick(options.accessTokenTypes, 'OIDC_ACCESS_TOKEN_TYPES', asList, 'a comma-separated list of JWT typ values, or any') ?? DEFAULT_TYPES
   if (types.length === 0) problems.push('OIDC_ACCESS_TOKEN_TYPES: expected at least one typ value, or any')
@@ -95,6 +98,7 @@ export function resolveResourceServerConfig (options: OidcResourceServerOptions 
     jwksUri,
     introspection,
     verifiedTokenCacheTtl,
+    jwksMaxStale,
     accessTokenTypes: types.includes('any') ? 'any' : [...new Set(types.map(normalizeTyp))],
     algorithms: [...algorithms],
     clockTolerance,

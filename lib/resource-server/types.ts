@@ -33,6 +33,12 @@ export interface OidcResourceServerOptions {
    */
   verifiedTokenCacheTtl?: number
   /**
+   * `OIDC_JWKS_MAX_STALE`: seconds the last good JWKS is still used while refetches fail
+   * (stale-if-error; the JWKS is refetched every 10 minutes, at most once per 30 s).
+   * Default 86400 (24 h), at most 604800; 0: a JWKS older than 10 minutes is never used when a refetch fails.
+   */
+  jwksMaxStale?: number | undefined
+  /**
    * `OIDC_ACCESS_TOKEN_TYPES`: accepted JWT `typ` headers. Default `at+jwt,application/at+jwt` (RFC 9068).
    * `any` accepts every `typ` (Keycloak, Entra ID send `JWT`); ID tokens are refused all the same.
    */

@@ -1,8 +1,8 @@
-import { createRemoteJWKSet } from 'jose'
 import { LRUCache } from 'lru-cache'
 import type { BearerVerifier, VerifiedBearer } from '../resource-server/types.js'
 import { deepFreeze, invalidToken, verifyAccessToken } from './access-token.js'
 import { Introspector, type IntrospectionSettings } from './introspection.js'
+import { remoteKeys } from './remote-keys.js'
 
 export interface BearerVerifierSettings {
   issuer: string
@@ -14,6 +14,12 @@ export interface BearerVerifierSettings {
   /** Milliseconds for each JWKS or introspection call. */
   httpTimeout: number
   jwksUri: string
+  /** Seconds the last good JWKS is still used while refetches fail (stale-if-error). Default 86400. */
+  jwksMaxStale?: number | undefined
+  /** Milliseconds after which the JWKS is refetched (default 10 minutes; tests shorten it). */
+  jwksCacheMaxAge?: number | undefined
+  /** Milliseconds between two JWKS refetch attempts (default 30 s; tests shorten it). */
+  jwksCooldown?: number | undefined
   /** Seconds a verified JWT is reused without verifying it again (never past its `exp`). 0: no cache. */
   verifiedTokenCacheTtl: number
   /** Without it, opaque tokens are refused. */
@@ -60,7 +66,9 @@ class VerifiedTokens {
  * The verifier of bearer access tokens, shared by `requireBearer` and any other
  * guard: JWTs (RFC 9068) against the issuer's JWKS — fetched once, cached 10
  * minutes, refetched for an unknown `kid` at most every 30 s — and opaque
- * tokens by RFC 7662 introspection when configured (else refused).
+ * tokens by RFC 7662 introspection when configured (else refused). While
+ * refetches fail, the last good JWKS stays in use for `jwksMaxStale` seconds
+ * (stale-if-error, see `remoteKeys`).
  *
  * A verified JWT is kept (10,000 at most, least recently used out first) for
  * `verifiedTokenCacheTtl` seconds, never past its `exp`: the same token again
@@ -72,10 +80,11 @@ class VerifiedTokens {
  * const { claims, scopes } = await verifier.verify(token)
  */
 export function createBearerVerifier (settings: BearerVerifierSettings): BearerVerifier {
-  const keys = createRemoteJWKSet(new URL(settings.jwksUri), {
-    timeoutDuration: settings.httpTimeout,
-    cooldownDuration: 30_000,
-    cacheMaxAge: 10 * 60_000
+  const keys = remoteKeys(new URL(settings.jwksUri), {
+    httpTimeout: settings.httpTimeout,
+    cacheMaxAge: settings.jwksCacheMaxAge ?? 10 * 60_000,
+    cooldown: settings.jwksCooldown ?? 30_000,
+    maxStale: (settings.jwksMaxStale ?? 86_400) * 1000
   })
   const checks = { ...settings, keys }
   const introspector = settings.introspection === undefined ? undefined : new Introspector({ ...settings, ...settings.introspection })
