@@ -11,7 +11,8 @@
 // BENCH_CONNECTIONS (default 10), BENCH_ROWS (e.g. "1,2,3"), BENCH_SIZES=0
 // (skip the size/memory part), BENCH_PROFILE (row ids whose server runs with
 // --cpu-prof; profiles go to BENCH_PROFILE_DIR, default <tmp>/fastify-oidc-bench-profiles),
-// BENCH_REDIS_URL (row 4, default redis://127.0.0.1:6379), BENCH_TSX=1 (run the
+// BENCH_REDIS_URL (row 4, default redis://127.0.0.1:6379), BENCH_REDIS_CLUSTER_URL
+// (row 4c, default: a 3-master cluster started for the run), BENCH_TSX=1 (run the
 // servers from the TypeScript sources through tsx instead of compiling them first).
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os'
 import { readFileSync } from 'node:fs'
@@ -20,7 +21,8 @@ import { compileServers, prepareRows, TSX_RUNTIME } from './harness.js'
 import { load } from './load.js'
 import { anomalies, referenceLines, rssTable, sizeTable, targetLines, targets, throughputTable, type RowReport } from './report.js'
 import { measureSession, storeRss, type SessionSample } from './sizes.js'
-import { ROWS } from './spec.js'
+import { REDIS_CLUSTER_URL, ROWS } from './spec.js'
+import { startCluster } from '../test/helpers/redis-servers.js'
 import type { StoreRssResult } from './store-rss.js'
 
 function setting (name: string, fallback: number): number {
@@ -40,7 +42,7 @@ const only = ids('BENCH_ROWS')
 const profiled = new Set(ids('BENCH_PROFILE') ?? [])
 const profileDir = process.env['BENCH_PROFILE_DIR'] ?? join(tmpdir(), 'fastify-oidc-bench-profiles')
 const withSizes = process.env['BENCH_SIZES'] !== '0'
-const rows = ROWS.filter((row) => only === undefined || only.includes(row.id))
+let rows = ROWS.filter((row) => only === undefined || only.includes(row.id))
 
 const started = Date.now()
 const log = (line: string): void => { console.error(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`) }
@@ -63,6 +65,14 @@ let runtime = TSX_RUNTIME
 if (process.env['BENCH_TSX'] !== '1') {
   log('compiling the servers and the library with tsc (bench/tsconfig.json)')
   runtime = await compileServers()
+}
+// Row 4c: a local 3-master Redis Cluster for the run unless BENCH_REDIS_CLUSTER_URL names one.
+const stops: Array<() => unknown> = []
+process.once('exit', () => { stops.reverse().forEach((stop) => { stop() }) })
+if (process.env['BENCH_REDIS_CLUSTER_URL'] === undefined && rows.some((row) => row.sessionStore === REDIS_CLUSTER_URL)) {
+  log('starting a 3-master Redis Cluster for row 4c')
+  const cluster = await startCluster({ teardown: (fn) => stops.push(fn) })
+  rows = rows.map((row) => row.sessionStore === REDIS_CLUSTER_URL ? { ...row, sessionStore: cluster.url } : row)
 }
 const prepared = await prepareRows({
   rows,
@@ -117,6 +127,7 @@ try {
   }
 } finally {
   await prepared.close()
+  for (const stop of stops.splice(0).reverse()) await stop()
 }
 
 const out: string[] = []

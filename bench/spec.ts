@@ -25,7 +25,7 @@ export interface ServerSpec {
   clientSecret?: string
   /** Session secret of fastify-oidc, express-openid-connect and @fastify/session. */
   sessionSecret?: string
-  /** fastify-oidc: `'memory'` or a `redis://` URL. */
+  /** fastify-oidc: `'memory'` or a store URL (`redis://`, `redis+cluster://`). */
   sessionStore?: string
   /** Bearer rows: the `iss` and `aud` of the tokens, and where their keys are. */
   tokenIssuer?: string
@@ -66,6 +66,12 @@ export interface RowDef {
 /** Where the Redis row's sessions go (issue 5: row 4 is `sessionStore: 'redis://…'`). */
 export const REDIS_URL = process.env['BENCH_REDIS_URL'] ?? 'redis://127.0.0.1:6379'
 
+/**
+ * Where the Cluster row's sessions go: BENCH_REDIS_CLUSTER_URL, else `npm run bench`
+ * starts a local 3-master cluster and points the row at it (issue 13, row 4c).
+ */
+export const REDIS_CLUSTER_URL = process.env['BENCH_REDIS_CLUSTER_URL'] ?? 'redis+cluster://started-by-the-bench'
+
 export const ROWS: readonly RowDef[] = [
   { id: '1', label: 'bare Fastify route, no auth', kind: 'bare', credential: 'none' },
   { id: '2', label: '@fastify/session, plain object checked by hand', kind: 'fastify-session', credential: 'session-data' },
@@ -84,6 +90,14 @@ export const ROWS: readonly RowDef[] = [
     credential: 'login-oidc',
     sessionStore: REDIS_URL,
     optional: 'the Redis session store'
+  },
+  {
+    id: '4c',
+    label: 'fastify-oidc requireAuth, Redis Cluster store (3 masters)',
+    kind: 'oidc',
+    credential: 'login-oidc',
+    sessionStore: REDIS_CLUSTER_URL,
+    optional: 'the Redis Cluster session store'
   },
   { id: '5', label: 'express + express-openid-connect requiresAuth()', kind: 'express-oidc', credential: 'login-express' },
   { id: '6', label: '@fastify/secure-session, same token set', kind: 'secure-session', credential: 'session-data' },

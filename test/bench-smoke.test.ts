@@ -7,11 +7,16 @@
 import t from 'tap'
 import { prepareRows } from '../bench/harness.js'
 import { SUB } from '../bench/fixture.js'
-import { expectedBody, REDIS_URL as BENCH_REDIS_URL, ROWS as BENCH_ROWS } from '../bench/spec.js'
+import { expectedBody, REDIS_CLUSTER_URL, REDIS_URL as BENCH_REDIS_URL, ROWS as BENCH_ROWS } from '../bench/spec.js'
 import { REDIS_URL } from './helpers/redis.js'
+import { startCluster } from './helpers/redis-servers.js'
 
-// The Redis row uses this run's Redis (which may be one started for the run, not 6379).
-const ROWS = BENCH_ROWS.map((row) => row.sessionStore === BENCH_REDIS_URL ? { ...row, sessionStore: REDIS_URL } : row)
+// The Redis row uses this run's Redis (which may be one started for the run, not 6379),
+// the Cluster row a 3-master cluster started here (as `npm run bench` does).
+const cluster = await startCluster(t)
+const ROWS = BENCH_ROWS.map((row) => row.sessionStore === BENCH_REDIS_URL
+  ? { ...row, sessionStore: REDIS_URL }
+  : row.sessionStore === REDIS_CLUSTER_URL ? { ...row, sessionStore: cluster.url } : row)
 
 t.test('every benchmark server answers its credential and refuses a request without one', async (t) => {
   // prepareRows checks each row before the bench measures anything, and throws when one is wrong.
