@@ -27,7 +27,7 @@ interface BoomLike {
   isBoom: true
   message: string
   output: { statusCode: number }
-  data?: { isResponseError?: boolean, payload?: unknown } | null
+  data?: { isResponseError?: boolean, payload?: unknown } | null | undefined
 }
 
 function isBoom (err: unknown): err is BoomLike {

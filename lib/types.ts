@@ -10,24 +10,24 @@ export interface OidcClaims {
 
 /** The endpoints of an OpenID Provider, discovered or configured. */
 export interface OidcEndpoints {
-  authorization?: string
-  token?: string
-  jwks?: string
-  userinfo?: string
-  endSession?: string
-  revocation?: string
-  introspection?: string
+  authorization?: string | undefined
+  token?: string | undefined
+  jwks?: string | undefined
+  userinfo?: string | undefined
+  endSession?: string | undefined
+  revocation?: string | undefined
+  introspection?: string | undefined
 }
 
 /** The token set the IdP issued; kept sealed in the server-side session. */
 export interface OidcTokenSet {
   accessToken: string
   tokenType: string
-  refreshToken?: string
-  idToken?: string
+  refreshToken?: string | undefined
+  idToken?: string | undefined
   /** Access-token expiry, Unix seconds. */
-  expiresAt?: number
-  scope?: string
+  expiresAt?: number | undefined
+  scope?: string | undefined
 }
 
 /** What `authorizeAccessToken` returns: the validated tokens and the ID token's claims. */
@@ -48,12 +48,12 @@ export interface OidcAuditEvent {
   type: OidcAuditEventType
   /** ISO 8601 UTC time. */
   at: string
-  provider?: string
-  sub?: string
-  sid?: string
-  reason?: string
+  provider?: string | undefined
+  sub?: string | undefined
+  sid?: string | undefined
+  reason?: string | undefined
   /** Basic authentication: the username given, encoded so that it cannot forge a log line. */
-  username?: string
+  username?: string | undefined
   ip: string
   requestId: string
   /** The route's URL pattern (`/api/stock`), or the path when no route matched. */
@@ -62,13 +62,13 @@ export interface OidcAuditEvent {
 
 export interface RequireAuthOptions {
   /** Scopes the access token must have been granted (all of them). */
-  scopes?: string[]
+  scopes?: string[] | undefined
   /** Roles the user must have (all of them). */
-  roles?: string[]
+  roles?: string[] | undefined
   /** A predicate on the user's claims. */
-  claims?: (claims: OidcClaims) => boolean
+  claims?: ((claims: OidcClaims) => boolean) | undefined
   /** How the caller may authenticate. Default `['session']`. */
-  accept?: Array<'session' | 'bearer' | 'basic'>
+  accept?: Array<'session' | 'bearer' | 'basic'> | undefined
 }
 
 /** Options of the relying-party plugin. Every option also has an `OIDC_*` env var; options win. */
@@ -79,27 +79,27 @@ export interface FastifyOidcOptions {
    * each other's `/auth/callback/<name>`. The provider options below (issuer, clientId…)
    * are then set per entry, not at the top level.
    */
-  providers?: OidcProviderOptions[]
+  providers?: OidcProviderOptions[] | undefined
   /** `OIDC_PRESET`: fills a known provider's quirks (issuer, roles claim, logout, GitHub's OAuth 2). */
-  preset?: OidcPreset
+  preset?: OidcPreset | undefined
   /** `OIDC_SERVER_URL`: for presets, the IdP's base URL (Keycloak server, Entra authority, Okta/Auth0/GitHub Enterprise origin). */
-  serverUrl?: string
+  serverUrl?: string | undefined
   /** `OIDC_REALM`: the Keycloak realm (preset `keycloak`). */
-  realm?: string
+  realm?: string | undefined
   /** `OIDC_TENANT`: the Entra ID tenant id or domain, or `common` / `organizations` / `consumers` (preset `entra`). */
-  tenant?: string
+  tenant?: string | undefined
   /** `OIDC_FETCH_USERINFO`: after login, fetch userinfo and merge it into the claims (only when its `sub` is the ID token's). */
-  fetchUserinfo?: boolean
+  fetchUserinfo?: boolean | undefined
   /** `OIDC_METADATA_REFRESH`: seconds between refreshes of the provider metadata and keys. Default 600. */
-  metadataRefresh?: number
+  metadataRefresh?: number | undefined
   /** `OIDC_ISSUER`: the OpenID Provider's issuer URL. */
-  issuer?: string
+  issuer?: string | undefined
   /** `OIDC_CLIENT_ID`. */
-  clientId?: string
+  clientId?: string | undefined
   /** `OIDC_CLIENT_SECRET`; none makes a public client (PKCE only). */
-  clientSecret?: string
+  clientSecret?: string | undefined
   /** `OIDC_BASE_URL`: the app's public origin; the redirect URI is base + prefix + `/callback`. */
-  baseUrl?: string
+  baseUrl?: string | undefined
   /**
    * `OIDC_REDIRECT_URIS` (comma-separated): the app's own callback URLs that
    * `authorizeRedirect(request, reply, { redirectUri })` may send (Authlib's
@@ -108,17 +108,17 @@ export interface FastifyOidcOptions {
    */
   redirectUris?: string[] | undefined
   /** `OIDC_SESSION_SECRET`: at least 32 characters; a list rotates (the first seals, all open). */
-  sessionSecret?: string | string[]
+  sessionSecret?: string | string[] | undefined
   /** `OIDC_SCOPE`: default `openid profile email`. */
-  scope?: string
+  scope?: string | undefined
   /** `OIDC_*_ENDPOINT` / `OIDC_JWKS_URI`: override discovered endpoints. */
-  endpoints?: OidcEndpoints
+  endpoints?: OidcEndpoints | undefined
   /** `OIDC_DISCOVERY_URL`: where metadata and JWKS are fetched when it differs from the issuer. */
-  discoveryUrl?: string
+  discoveryUrl?: string | undefined
   /** `OIDC_POST_LOGOUT_REDIRECT_URI`: default base + `/`. */
-  postLogoutRedirectUri?: string
+  postLogoutRedirectUri?: string | undefined
   /** `OIDC_DOWNSTREAMS`: origins allowed to receive the user's access token. */
-  downstreams?: string[]
+  downstreams?: string[] | undefined
   /**
    * `OIDC_SESSION_STORE`: `memory` (default, one process), a `redis://` / `rediss://` URL
    * (shared by every instance), `redis+cluster://h:p,h:p` / `rediss+cluster://…` (Redis
@@ -127,32 +127,32 @@ export interface FastifyOidcOptions {
    * `ioredis` `Redis` or `Cluster` client, or any `@fastify/session` store.
    */
   sessionStore?: 'memory' | `redis://${string}` | `rediss://${string}` | `redis+cluster://${string}` | `rediss+cluster://${string}` |
-  `redis+sentinel://${string}` | `rediss+sentinel://${string}` | SessionStore
+  `redis+sentinel://${string}` | `rediss+sentinel://${string}` | SessionStore | undefined
   /** `OIDC_ALLOW_HTTP`: allow `http:` IdP URLs on non-loopback hosts. */
-  allowHttp?: boolean
+  allowHttp?: boolean | undefined
   /** Route prefix, default `/auth`. */
-  prefix?: string
+  prefix?: string | undefined
   /** `OIDC_REFRESH_LEEWAY`: seconds before expiry when the access token is refreshed. Default 30. */
-  refreshLeeway?: number
+  refreshLeeway?: number | undefined
   /** `OIDC_CLOCK_TOLERANCE`: seconds of clock skew accepted on `iat`/`exp`. Default 60. */
-  clockTolerance?: number
+  clockTolerance?: number | undefined
   /** `OIDC_HTTP_TIMEOUT`: milliseconds for each call to the IdP. Default 5000. */
-  httpTimeout?: number
+  httpTimeout?: number | undefined
   /** `OIDC_ROLES_CLAIM`: dotted path of the roles claim. Default `roles`. */
-  rolesClaim?: string
+  rolesClaim?: string | undefined
   /** `OIDC_ID_TOKEN_ALGS`: accepted ID-token algorithms. Default: the IdP's asymmetric ones. */
-  idTokenSigningAlgs?: string[]
+  idTokenSigningAlgs?: string[] | undefined
   /** `OIDC_SESSION_MAX_AGE`: session lifetime in seconds. Default 28800 (8 h). */
-  sessionMaxAge?: number
+  sessionMaxAge?: number | undefined
   /**
    * `OIDC_SESSION_IDLE_TIMEOUT`: seconds without a request after which the session ends
    * (a rolling lifetime inside the absolute `sessionMaxAge`). Default 0: off.
    */
-  sessionIdleTimeout?: number
+  sessionIdleTimeout?: number | undefined
   /** `OIDC_REVOKE_ON_LOGOUT`: revoke the refresh token at logout when the IdP can. Default true. */
-  revokeOnLogout?: boolean
+  revokeOnLogout?: boolean | undefined
   /** `OIDC_MEMORY_STORE_MAX`: most sessions the memory store holds. Default 10000. */
-  memoryStoreMax?: number
+  memoryStoreMax?: number | undefined
   /**
    * `OIDC_COOKIE_NAME`: name of the session cookie. Default `__Host-oidc.sid` when the
    * base URL is https and no `cookieDomain` is set, else `oidc.sid`.
@@ -169,24 +169,24 @@ export interface FastifyOidcOptions {
    * discovery URL, JWKS, time-out, clock tolerance and roles claim default to this
    * plugin's. Setting `OIDC_AUDIENCE` alone also enables it.
    */
-  resourceServer?: OidcResourceServerOptions
+  resourceServer?: OidcResourceServerOptions | undefined
   /**
    * Delegated authentication: checks HTTP Basic credentials against the application's
    * own users, for routes guarded with `requireAuth({ accept: ['basic'] })`. The route's
    * config is `request.routeOptions.config`. Resolve to the user, or `null` for unknown
    * users and wrong passwords alike; a throw answers 503, never 401.
    */
-  authenticate?: OidcAuthenticate
+  authenticate?: OidcAuthenticate | undefined
   /** `OIDC_BASIC_REALM`: the realm of the Basic challenge. Default `fastify-oidc`. */
-  basicRealm?: string
+  basicRealm?: string | undefined
   /** `OIDC_BASIC_ALLOW_HTTP`: accept Basic over plain http to a non-loopback base URL. Default false. */
-  basicAllowHttp?: boolean
+  basicAllowHttp?: boolean | undefined
   /** `OIDC_BASIC_MAX_FAILURES`: failed Basic logins per username, and per client IP, before 429. Default 5. */
-  basicMaxFailures?: number
+  basicMaxFailures?: number | undefined
   /** `OIDC_BASIC_FAILURE_WINDOW`: seconds failures are counted in. Default 300. */
-  basicFailureWindow?: number
+  basicFailureWindow?: number | undefined
   /** Receives every audit event (it is also logged). */
-  onAudit?: (event: OidcAuditEvent) => void
+  onAudit?: ((event: OidcAuditEvent) => void) | undefined
   /** Where env vars are read from. Default `process.env`. */
   env?: Record<string, string | undefined>
 }
@@ -196,9 +196,9 @@ export interface OidcBasicUser {
   /** The user's stable identifier (`request.oidc.user.sub`). */
   sub: string
   /** `request.oidc.roles`, checked by `requireAuth({ roles })`. */
-  roles?: string[]
+  roles?: string[] | undefined
   /** More claims for `request.oidc.user`. */
-  claims?: Record<string, unknown>
+  claims?: Record<string, unknown> | undefined
 }
 
 /** The application's check of Basic credentials (delegated authentication). */
@@ -234,7 +234,7 @@ export interface OidcClient {
 
 export interface AuthorizeParams {
   /** Same-origin path to return to after login. */
-  returnTo?: string
+  returnTo?: string | undefined
   /**
    * Where the IdP sends the browser back (Authlib's `redirect_uri`): the
    * built-in callback (default) or one of `redirectUris` (an absolute URL, or a
@@ -248,7 +248,7 @@ export interface AuthorizeParams {
    * `code_challenge`, `code_challenge_method`) cannot be overridden. With `max_age`,
    * the ID token's `auth_time` is checked.
    */
-  extra?: Record<string, string>
+  extra?: Record<string, string> | undefined
 }
 
 /** `request.oidc`. */

@@ -9,7 +9,7 @@ export interface RequireBearerSettings {
   realm: string
   rolesClaim: string
   /** Where a verified caller's token may be relayed (`request.oidc.fetch`); none: nowhere. */
-  forwarding?: Omit<BearerForwarding, 'incoming'>
+  forwarding?: Omit<BearerForwarding, 'incoming'> | undefined
 }
 
 /** RFC 6750 3.1 `error` attribute of each refusal; a missing token gets a challenge without one. */

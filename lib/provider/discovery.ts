@@ -8,17 +8,17 @@ import type { ResolvedProvider } from './provider-config.js'
 /** The subset of OpenID Provider metadata the plugin reads. */
 export interface ProviderMetadata {
   issuer: string
-  authorization_endpoint?: string
-  token_endpoint?: string
-  jwks_uri?: string
-  userinfo_endpoint?: string
-  end_session_endpoint?: string
-  revocation_endpoint?: string
-  introspection_endpoint?: string
-  id_token_signing_alg_values_supported?: string[]
-  token_endpoint_auth_methods_supported?: string[]
-  code_challenge_methods_supported?: string[]
-  authorization_response_iss_parameter_supported?: boolean
+  authorization_endpoint?: string | undefined
+  token_endpoint?: string | undefined
+  jwks_uri?: string | undefined
+  userinfo_endpoint?: string | undefined
+  end_session_endpoint?: string | undefined
+  revocation_endpoint?: string | undefined
+  introspection_endpoint?: string | undefined
+  id_token_signing_alg_values_supported?: string[] | undefined
+  token_endpoint_auth_methods_supported?: string[] | undefined
+  code_challenge_methods_supported?: string[] | undefined
+  authorization_response_iss_parameter_supported?: boolean | undefined
   [key: string]: unknown
 }
 

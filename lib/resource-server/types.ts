@@ -7,31 +7,31 @@ import type { OidcClaims } from '../types.js'
  */
 export interface OidcResourceServerOptions {
   /** `OIDC_ISSUER`: the `iss` every token must carry. Required. */
-  issuer?: string
+  issuer?: string | undefined
   /** `OIDC_AUDIENCE` (comma-separated): a token's `aud` must contain one of these. Required. */
-  audience?: string | string[]
+  audience?: string | string[] | undefined
   /** `OIDC_DISCOVERY_URL`: where the metadata is fetched when it differs from the issuer. */
-  discoveryUrl?: string
+  discoveryUrl?: string | undefined
   /** `OIDC_JWKS_URI`: the signing keys of JWT access tokens. Default: discovered. */
-  jwksUri?: string
+  jwksUri?: string | undefined
   /**
    * `OIDC_INTROSPECT`: verify opaque (non-JWT) tokens with RFC 7662 introspection.
    * Default: true when an introspection endpoint or introspection client id is configured.
    */
-  introspect?: boolean
+  introspect?: boolean | undefined
   /** `OIDC_INTROSPECTION_ENDPOINT`. Default: discovered `introspection_endpoint` (when introspection is on). */
-  introspectionEndpoint?: string
+  introspectionEndpoint?: string | undefined
   /** `OIDC_INTROSPECTION_CLIENT_ID`, else `OIDC_CLIENT_ID`: the client authenticating at introspection. */
-  clientId?: string
+  clientId?: string | undefined
   /** `OIDC_INTROSPECTION_CLIENT_SECRET`, else `OIDC_CLIENT_SECRET` (sent as HTTP Basic). */
-  clientSecret?: string
+  clientSecret?: string | undefined
   /** `OIDC_INTROSPECTION_CACHE_TTL`: seconds an active answer is reused (never past the token's `exp`). Default 60; 0 disables. */
-  introspectionCacheTtl?: number
+  introspectionCacheTtl?: number | undefined
   /**
    * `OIDC_BEARER_CACHE_TTL`: seconds a verified JWT access token is reused without verifying it again
    * (10,000 tokens at most; never past the token's `exp`). Default 60 (at most 3600); 0 disables.
    */
-  verifiedTokenCacheTtl?: number
+  verifiedTokenCacheTtl?: number | undefined
   /**
    * `OIDC_JWKS_MAX_STALE`: seconds the last good JWKS is still used while refetches fail
    * (stale-if-error; the JWKS is refetched every 10 minutes, at most once per 30 s).
@@ -42,26 +42,26 @@ export interface OidcResourceServerOptions {
    * `OIDC_ACCESS_TOKEN_TYPES`: accepted JWT `typ` headers. Default `at+jwt,application/at+jwt` (RFC 9068).
    * `any` accepts every `typ` (Keycloak, Entra ID send `JWT`); ID tokens are refused all the same.
    */
-  accessTokenTypes?: string[]
+  accessTokenTypes?: string[] | undefined
   /** `OIDC_ACCESS_TOKEN_ALGS`: accepted JWS algorithms. Default RS/PS/ES 256-512 and EdDSA. Never `none` nor HMAC. */
-  algorithms?: string[]
+  algorithms?: string[] | undefined
   /** `OIDC_CLOCK_TOLERANCE`: seconds of clock skew accepted on `exp`, `nbf`, `iat`. Default 60 (at most 300). */
-  clockTolerance?: number
+  clockTolerance?: number | undefined
   /** `OIDC_HTTP_TIMEOUT`: milliseconds for each call to the IdP (discovery, JWKS, introspection). Default 5000. */
-  httpTimeout?: number
+  httpTimeout?: number | undefined
   /** `OIDC_ALLOW_HTTP`: allow `http:` IdP URLs on non-loopback hosts. */
-  allowHttp?: boolean
+  allowHttp?: boolean | undefined
   /** `OIDC_REALM`: the `realm` of `WWW-Authenticate`. Default: the first audience. */
-  realm?: string
+  realm?: string | undefined
   /** `OIDC_ROLES_CLAIM`: dotted path of the roles claim. Default `roles`. */
-  rolesClaim?: string
+  rolesClaim?: string | undefined
   /** Where env vars are read from. Default `process.env`. */
   env?: Record<string, string | undefined>
 }
 
 export interface RequireBearerOptions {
   /** Scopes the access token must have been granted (all of them); otherwise 403 `insufficient_scope`. */
-  scopes?: string[]
+  scopes?: string[] | undefined
 }
 
 /** A verified access token (frozen: it may be shared by every request with the same token). */

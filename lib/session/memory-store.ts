@@ -9,9 +9,9 @@ type GetCallback = (err: unknown, session?: Session | null) => void
 
 export interface MemoryStoreOptions {
   /** Most sessions held; the least recently used is dropped beyond it. Default 10000. */
-  max?: number
+  max?: number | undefined
   /** Lifetime of a session without a cookie expiry, milliseconds. Default 8 hours. */
-  ttl?: number
+  ttl?: number | undefined
 }
 
 /** How often a waiting `lock` looks again, milliseconds. */

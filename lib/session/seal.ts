@@ -10,9 +10,9 @@ export interface Opened<T> {
 
 export interface SealOptions {
   /** Seconds from now after which the sealed value no longer opens. */
-  ttl?: number
+  ttl?: number | undefined
   /** Binds the sealed value to a context (e.g. a session id): it opens only with the same value. */
-  binding?: string
+  binding?: string | undefined
 }
 
 export interface SealerOptions {
@@ -22,7 +22,7 @@ export interface SealerOptions {
    * compressed data tells how much of it repeats, a leak (CRIME) where an
    * attacker can both put text next to a secret and see the sealed length.
    */
-  compress?: boolean
+  compress?: boolean | undefined
 }
 
 /**

@@ -19,12 +19,12 @@ export interface StoredSession {
   sealed: string
   provider: string
   /** With an idle timeout: when the session ends unless used again (ms since the epoch). */
-  idleUntil?: number
+  idleUntil?: number | undefined
 }
 
 declare module 'fastify' {
   interface Session {
-    oidc?: StoredSession
+    oidc?: StoredSession | undefined
   }
 }
 

@@ -12,11 +12,11 @@ export interface LoginTransaction {
   returnTo: string
   provider: string
   /** `max_age` sent with the authorization request, seconds. */
-  maxAge?: number
+  maxAge?: number | undefined
   /** The app's own redirect URI (`redirectUris`), when the login was not started for the built-in callback. */
-  redirectUri?: string
+  redirectUri?: string | undefined
   /** The scope requested when `extra` replaced the configured one (RFC 6749 5.1: the granted scope when the answer names none). */
-  scope?: string
+  scope?: string | undefined
 }
 
 /** Lifetime of a login transaction (and of its cookie), seconds. */

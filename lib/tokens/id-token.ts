@@ -20,11 +20,11 @@ export interface IdTokenChecks {
   algorithms: string[]
   clockTolerance: number
   /** The nonce sent in the authorization request; `undefined` for refreshed ID tokens. */
-  nonce?: string
+  nonce?: string | undefined
   /** The `max_age` sent in the authorization request: `auth_time` is then required and checked. */
-  maxAuthAge?: number
+  maxAuthAge?: number | undefined
   /** The access token issued alongside, checked against `at_hash` when that claim is present. */
-  accessToken?: string
+  accessToken?: string | undefined
 }
 
 /** The hash behind `at_hash` for each JWS algorithm (OIDC Core 3.1.3.6; EdDSA/Ed25519 use SHA-512). */

@@ -19,8 +19,8 @@ export interface LogoutTokenChecks {
 
 /** What a valid logout token asks: end the sessions of `sid` (the IdP's session) and/or `sub`. */
 export interface LogoutRequest {
-  sid?: string
-  sub?: string
+  sid?: string | undefined
+  sub?: string | undefined
   jti: string
 }
 
