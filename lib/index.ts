@@ -13,27 +13,31 @@ import { createBasicAuthenticator } from './guards/basic.js'
 import { createRequireAuth } from './guards/require-auth.js'
 import { startProviders } from './provider/providers.js'
 import { relyingPartyBearer } from './resource-server/relying-party.js'
+import { retryAfterOf } from './routes/error-handler.js'
 import { registerRoutes } from './routes/index.js'
 import type { Runtime } from './runtime.js'
 import { cookieSigningSecrets } from './session/keys.js'
+import { MemoryStore } from './session/memory-store.js'
 import { openSessionStore } from './session/open-store.js'
 import { RedisStore } from './session/redis-store.js'
 import { SessionIndex } from './session/session-index.js'
 import { TombstoneStore } from './session/tombstones.js'
 import { TokenVault } from './session/token-vault.js'
+import type { ClaimOnce } from './session/transaction.js'
 import { SingleFlight } from './tokens/single-flight.js'
 import type { FastifyOidcOptions } from './types.js'
 
 const kContext = Symbol('fastify-oidc.context')
-/** What a provider not discovered yet answers (with `retryAfter`, seconds). */
-const PROVIDER_REFUSALS = new Set<string | undefined>(['FST_OIDC_PROVIDER_UNAVAILABLE', 'FST_OIDC_PROVIDER_MISCONFIGURED'])
 const plugin: FastifyPluginAsync<FastifyOidcOptions> = async function fastifyOidc (fastify: FastifyInstance, options) {
   const config = resolveConfig(options)
   const basicConfig = resolveBasicConfig(options)
-  const clients = await startProviders(fastify, config)
+  // A store shared by instances also makes each login's state single-use across them (one process: in memory).
+  let claimOnce: ClaimOnce | undefined
+  const clients = await startProviders(fastify, config, async (key, ttlMs) => await (claimOnce?.(key, ttlMs) ?? true))
 
   const innerStore = await openSessionStore(config)
   if (innerStore instanceof RedisStore && config.sessionStore !== innerStore) fastify.addHook('onClose', async () => { await innerStore.close() })
+  if (!(innerStore instanceof MemoryStore)) claimOnce = innerStore.claimOnce?.bind(innerStore)
   const store = new TombstoneStore(innerStore, config.sessionMaxAge * 1000)
 
   const cookieScope = {
@@ -108,10 +112,10 @@ const plugin: FastifyPluginAsync<FastifyOidcOptions> = async function fastifyOid
       request.log = reply.log = quieter(reply.log)
     }
   })
-  // A store outage, or a provider not discovered yet, is a 503 the client may retry: say when.
+  // A store outage, an IdP down or slow, or a provider not discovered yet: the client may retry, say when.
   fastify.addHook('onError', async (_request, reply, error) => {
-    if ((error as { code?: string }).code === 'FST_OIDC_SESSION_STORE_UNAVAILABLE') reply.header('retry-after', '5')
-    if (PROVIDER_REFUSALS.has((error as { code?: string }).code)) reply.header('retry-after', String((error as { retryAfter?: number }).retryAfter))
+    const seconds = retryAfterOf(error)
+    if (seconds !== undefined) reply.header('retry-after', String(seconds))
   })
   // A session ended in this request (logout, refused refresh) also loses its cookie.
   fastify.addHook('onSend', async (request, reply) => {

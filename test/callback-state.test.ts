@@ -118,7 +118,7 @@ t.test('a callback without a code -> 400 FST_OIDC_CALLBACK_MALFORMED', async (t)
   t.same(opCalls(attack.op), ['GET /authorize'], 'the token endpoint was never called')
 })
 
-t.test('replay of a callback that failed at the token endpoint -> 400 FST_OIDC_STATE_REPLAYED', async (t) => {
+t.test('replay of a callback that failed at the token endpoint -> once to a fresh login, then 400 FST_OIDC_STATE_REPLAYED', async (t) => {
   const attack = await startAttack(t)
   scriptToken(attack, () => ({ status: 503, body: 'try again later' }))
   const callback = await reachCallback(attack)
@@ -127,6 +127,9 @@ t.test('replay of a callback that failed at the token endpoint -> 400 FST_OIDC_S
   t.same(cookiesSet(first), [], 'and sets no cookie')
 
   scriptToken(attack)
+  const reload = await hitCallback(attack, callback)
+  t.equal(reload.status, 302, 'the first replay starts the login afresh')
+  t.equal(reload.headers.get('location'), '/auth/login?returnTo=%2F')
   const again = await hitCallback(attack, callback)
   await expectRejected(t, attack, again, { status: 400, code: 'FST_OIDC_STATE_REPLAYED', reason: 'state_replayed' })
   t.same(opCalls(attack.op), ['GET /authorize', 'POST /token'], 'the code was not sent a second time')

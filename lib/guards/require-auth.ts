@@ -1,6 +1,7 @@
-import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
+import type { FastifyError, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
 import type { RequestContext } from '../context.js'
-import { OidcConfigError, OidcForbiddenError, OidcUnauthenticatedError } from '../errors.js'
+import { OidcConfigError, OidcForbiddenError, OidcUnauthenticatedError, isOidcError } from '../errors.js'
+import { oidcErrorHandler, retryAfterOf } from '../routes/error-handler.js'
 import type { Runtime } from '../runtime.js'
 import type { OidcRequestContext, RequireAuthOptions } from '../types.js'
 import { hasBasicCredentials } from '../basic/credentials.js'
@@ -70,7 +71,23 @@ export function createRequireAuth (runtime: Runtime) {
       if (claims !== undefined && !claims(caller.user!)) throw new OidcForbiddenError('claims not accepted')
     }
 
-    return async function oidcRequireAuth (request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    /**
+     * A refusal: an HTML page (the plugin routes' own, escaped) to a browser asking for one,
+     * else the error goes to the app's error handler (JSON) as before. `Retry-After` either way.
+     */
+    const guard = async function oidcRequireAuth (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+      try {
+        await check(request, reply)
+        return undefined
+      } catch (err) {
+        if (!isOidcError(err) || !(request.headers.accept ?? '').includes('text/html')) throw err
+        const seconds = retryAfterOf(err)
+        if (seconds !== undefined) reply.header('retry-after', String(seconds))
+        return oidcErrorHandler(err as FastifyError, request, reply)
+      }
+    }
+
+    const check = async function check (request: FastifyRequest, reply: FastifyReply): Promise<void> {
       if (basic !== undefined && hasBasicCredentials(request)) return authorize(await basic.authenticate(request, reply))
       if (bearer !== undefined) {
         const caller = await bearer.authenticate(request, reply, scopes)
@@ -101,5 +118,6 @@ export function createRequireAuth (runtime: Runtime) {
       if (missingScope !== undefined) throw new OidcForbiddenError('insufficient scope')
       authorize(context)
     }
+    return guard as preHandlerAsyncHookHandler
   }
 }

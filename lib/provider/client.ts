@@ -8,7 +8,7 @@ import {
 } from '../errors.js'
 import { foreignText } from '../escape.js'
 import { safeReturnTo } from '../return-to.js'
-import { randomToken, type LoginTransaction, type TransactionCookies } from '../session/transaction.js'
+import { randomToken, type LoginTransaction, type RetryLogin, type TransactionCookies } from '../session/transaction.js'
 import { userClaims, verifyIdToken } from '../tokens/id-token.js'
 import { verifyLogoutToken, type LogoutRequest } from '../tokens/logout-token.js'
 import { parseTokenResponse } from '../tokens/token-response.js'
@@ -142,7 +142,7 @@ export class ProviderClient implements OidcClient {
     const taken = await transactions.take(request, reply, state)
     if (!taken.ok) {
       throw taken.reason === 'state_replayed'
-        ? withReason(new OidcStateReplayedError(), 'state_replayed')
+        ? Object.assign(withReason(new OidcStateReplayedError(), 'state_replayed'), { retryLogin: taken.retry })
         : withReason(new OidcStateMismatchError(), 'state_mismatch')
     }
     const { transaction } = taken
@@ -172,6 +172,14 @@ export class ProviderClient implements OidcClient {
     if (tokens.idToken === undefined) throw withReason(new OidcIdpResponseError('the token response has no id_token'), 'token_error')
     const claims = await this.#verify(tokens, transaction.nonce, transaction.maxAge)
     return done(provider.fetchUserinfo ? withUserinfo(claims, await this.userinfo(tokens)) : claims)
+  }
+
+  /**
+   * The callback of `state` failed upstream (502/504): one replay of it may start its login
+   * afresh. Returns that login's `returnTo` and provider (undefined for a state never taken).
+   */
+  offerRetry (state: string): RetryLogin | undefined {
+    return this.#deps.transactions.offerRetry(state)
   }
 
   async userinfo (tokens: OidcTokenSet | string): Promise<OidcClaims> {

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import type { ResolvedConfig } from '../config.js'
-import { TransactionCookies } from '../session/transaction.js'
+import { TransactionCookies, type ClaimOnce } from '../session/transaction.js'
 import { startLine } from './client-auth.js'
 import { ProviderClient } from './client.js'
 import { ProviderConnection } from './connection.js'
@@ -9,9 +9,10 @@ import { ProviderConnection } from './connection.js'
  * Starts every configured provider — discovery in parallel, each retried in
  * the background when its IdP cannot be reached — and resolves to their
  * clients, the default one first. Rejects (after stopping them all) when one
- * is misconfigured. Their timers are cleared when the app closes.
+ * is misconfigured. Their timers are cleared when the app closes. With
+ * `claimOnce` (a store shared by instances) a login's state is claimed there too.
  */
-export async function startProviders (fastify: FastifyInstance, config: ResolvedConfig): Promise<ProviderClient[]> {
+export async function startProviders (fastify: FastifyInstance, config: ResolvedConfig, claimOnce?: ClaimOnce): Promise<ProviderClient[]> {
   const settings = { httpTimeout: config.httpTimeout, allowHttp: config.allowHttp, metadataRefresh: config.metadataRefresh }
   const connections = config.providers.map((provider) => new ProviderConnection(provider, settings, fastify.log))
   const stop = (): void => { for (const connection of connections) connection.close() }
@@ -29,6 +30,6 @@ export async function startProviders (fastify: FastifyInstance, config: Resolved
       startLine(provider, config.redirectUris, connection.discovered?.info.metadata))
   }
   // One set of login transactions for all: a transaction names the provider it was started for.
-  const transactions = new TransactionCookies(config.sessionSecrets, config.prefix, config.secureCookies)
+  const transactions = new TransactionCookies(config.sessionSecrets, config.prefix, config.secureCookies, claimOnce)
   return connections.map((connection) => new ProviderClient({ config, connection, transactions }))
 }

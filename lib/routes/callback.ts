@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { OidcInsecureTransportError } from '../errors.js'
 import { reasonOf, withReason } from '../idp-errors.js'
+import type { RetryLogin } from '../session/transaction.js'
 import type { Runtime } from '../runtime.js'
 
 /**
@@ -15,6 +16,12 @@ const logSerializers = {
     remoteAddress: request.ip,
     remotePort: request.socket?.remotePort
   })
+}
+
+/** `/auth/login` again, to the same `returnTo` at the same provider. */
+function freshLogin (prefix: string, { returnTo, provider }: RetryLogin, defaultProvider: string): string {
+  const query = new URLSearchParams({ returnTo, ...(provider === defaultProvider ? {} : { provider }) })
+  return `${prefix}/login?${query.toString()}`
 }
 
 /**
@@ -36,6 +43,14 @@ export function callbackRoute (fastify: FastifyInstance, { client: defaultClient
         result = await client.authorizeAccessToken(request, reply)
       } catch (err) {
         audit(request, 'login_failure', { provider: client.name, reason: reasonOf(err, 'internal_error') })
+        // A reload of a callback that failed upstream starts that login afresh, once (the next reload is a 400).
+        const replayed = (err as { retryLogin?: RetryLogin }).retryLogin
+        if (replayed !== undefined) return await reply.redirect(freshLogin(config.prefix, replayed, defaultClient.name), 302)
+        // The IdP was unusable or too slow: the error page links to a fresh login to the same place.
+        const state = (request.query as Record<string, unknown>)['state']
+        const status = (err as { statusCode?: unknown }).statusCode
+        const retry = (status === 502 || status === 504) && typeof state === 'string' ? client.offerRetry(state) : undefined
+        if (retry !== undefined) Object.assign(err as object, { retryUrl: freshLogin(config.prefix, retry, defaultClient.name) })
         throw err
       }
       // A new session id, the sealed token set, the back-channel index and the `login` event (or `login_failure`).

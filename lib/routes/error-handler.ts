@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { isOidcError } from '../errors.js'
+import { escapeHtml as escapeAll } from '../escape.js'
 
 const ESCAPES: Record<string, string> = { '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
 /**
@@ -9,6 +10,28 @@ const ESCAPES: Record<string, string> = { '<': '&lt;', '>': '&gt;', '"': '&quot;
  * bare `&` cannot open an element.
  */
 const escapeHtml = (text: string): string => text.replace(/[<>"']/g, (c) => ESCAPES[c]!)
+
+/** Seconds a client should wait before trying again, for the errors that pass (store, IdP, provider). */
+const RETRY_AFTER: Record<string, number> = {
+  FST_OIDC_SESSION_STORE_UNAVAILABLE: 5,
+  FST_OIDC_IDP_UNREACHABLE: 5,
+  FST_OIDC_IDP_BAD_RESPONSE: 5,
+  FST_OIDC_IDP_TIMEOUT: 5
+}
+
+/** The `Retry-After` of an error (its own `retryAfter`, seconds, when it carries one), or undefined. */
+export function retryAfterOf (err: unknown): number | undefined {
+  const { code, retryAfter } = err as { code?: unknown, retryAfter?: unknown }
+  if (typeof retryAfter === 'number') return retryAfter
+  return typeof code === 'string' ? RETRY_AFTER[code] : undefined
+}
+
+/** A link to a fresh login, for an error that carries one (a same-origin path the plugin built). */
+function retryLink (err: unknown): string {
+  const url = (err as { retryUrl?: unknown }).retryUrl
+  if (typeof url !== 'string' || !url.startsWith('/') || url.startsWith('//')) return ''
+  return `<p><a href="${escapeAll(url)}">Log in again</a></p>`
+}
 
 /**
  * The error answer of the plugin's routes: the error's status and stable code,
@@ -28,7 +51,7 @@ export function oidcErrorHandler (err: FastifyError, request: FastifyRequest, re
     reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'").header('referrer-policy', 'no-referrer')
     return reply.type('text/html; charset=utf-8').send(
       `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title></head>` +
-      `<body><h1>${title}</h1><p>${escapeHtml(message)}</p><p><code>${escapeHtml(code)}</code></p></body></html>`
+      `<body><h1>${title}</h1><p>${escapeHtml(message)}</p><p><code>${escapeHtml(code)}</code></p>${retryLink(err)}</body></html>`
     )
   }
   return reply.send({ statusCode: status, code, error: STATUS_CODES[status] ?? 'Error', message })

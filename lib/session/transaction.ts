@@ -1,8 +1,9 @@
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { LRUCache } from 'lru-cache'
 import { deriveKeys } from './keys.js'
 import { Sealer } from './seal.js'
+import { storeCall } from './session-index.js'
 
 /** What a login must remember between `/auth/login` and the callback. */
 export interface LoginTransaction {
@@ -31,25 +32,40 @@ export function randomToken (): string {
   return randomBytes(32).toString('base64url')
 }
 
+/** Where a fresh login of a transaction goes: its `returnTo` and provider. */
+export type RetryLogin = Pick<LoginTransaction, 'returnTo' | 'provider'>
+
 export type TransactionResult =
   | { ok: true, transaction: LoginTransaction }
-  | { ok: false, reason: 'state_mismatch' | 'state_replayed' }
+  | { ok: false, reason: 'state_mismatch' }
+  | { ok: false, reason: 'state_replayed', retry?: RetryLogin | undefined }
+
+/** A state already used: the login it started, and whether its replay may start that login afresh (once). */
+interface UsedState extends RetryLogin {
+  retry: boolean
+}
+
+/** Claims a key once in a store shared by every instance (`SessionStoreCapabilities.claimOnce`). */
+export type ClaimOnce = (key: string, ttlMs: number) => Promise<boolean>
 
 /**
  * The login transaction lives in a sealed (JWE), HttpOnly, SameSite=Lax cookie
  * named after its state and scoped to the plugin's routes, so several logins
  * may run at once in one browser (at most four: starting a fifth drops the
  * oldest) and nothing is written to the session store before login succeeds. A transaction opens once: its state is remembered until it
- * would have expired anyway, and a second use is a replay.
+ * would have expired anyway, and a second use is a replay. With `claimOnce` (a store shared by several
+ * instances) the state is also claimed in the store, so a replay on another instance is refused too.
  */
 export class TransactionCookies {
   readonly #sealer: Sealer<LoginTransaction>
   readonly #cookieOptions: { path: string, httpOnly: true, sameSite: 'lax', secure: boolean }
-  readonly #used = new LRUCache<string, true>({ max: 100_000, ttl: TRANSACTION_TTL * 1000 })
+  readonly #used = new LRUCache<string, UsedState>({ max: 100_000, ttl: TRANSACTION_TTL * 1000 })
+  readonly #claimOnce: ClaimOnce | undefined
 
-  constructor (secrets: readonly string[], routesPath: string, secure: boolean) {
+  constructor (secrets: readonly string[], routesPath: string, secure: boolean, claimOnce?: ClaimOnce) {
     this.#sealer = new Sealer(deriveKeys(secrets, 'transaction'))
     this.#cookieOptions = { path: routesPath, httpOnly: true, sameSite: 'lax', secure }
+    this.#claimOnce = claimOnce
   }
 
   async write (request: FastifyRequest, reply: FastifyReply, transaction: LoginTransaction): Promise<void> {
@@ -76,10 +92,29 @@ export class TransactionCookies {
     const name = COOKIE_PREFIX + state
     const raw = request.cookies[name]
     if (raw !== undefined) reply.clearCookie(name, { ...this.#cookieOptions, path: this.#pathFor(request.url.split('?')[0]!) })
-    if (this.#used.has(state)) return { ok: false, reason: 'state_replayed' }
+    const used = this.#used.get(state)
+    if (used !== undefined) {
+      const retry = used.retry ? { returnTo: used.returnTo, provider: used.provider } : undefined
+      used.retry = false
+      return { ok: false, reason: 'state_replayed', retry }
+    }
     const opened = await this.#sealer.open(raw, { binding: state })
     if (opened === null) return { ok: false, reason: 'state_mismatch' }
-    this.#used.set(state, true)
+    const { returnTo, provider } = opened.payload
+    this.#used.set(state, { returnTo, provider, retry: false })
+    const key = `login:${createHash('sha256').update(state).digest('base64url')}`
+    if (this.#claimOnce !== undefined && !await storeCall(this.#claimOnce(key, TRANSACTION_TTL * 1000))) return { ok: false, reason: 'state_replayed' }
     return { ok: true, transaction: opened.payload }
+  }
+
+  /**
+   * The login of `state` failed upstream (the IdP unusable or too slow): one replay
+   * of its callback in this process may start that login afresh.
+   */
+  offerRetry (state: string): RetryLogin | undefined {
+    const used = this.#used.get(state)
+    if (used === undefined) return undefined
+    used.retry = true
+    return { returnTo: used.returnTo, provider: used.provider }
   }
 }
