@@ -64,8 +64,15 @@ return 0`
  * per command), so requests answer 503 instead of hanging, and the client
  * reconnects by itself.
  *
+ * Keys are hash-tagged (`<prefix>{<id>}:<kind>`), so it also runs on a Redis
+ * Cluster (`redis+cluster://` or a `Cluster` client) and behind Sentinel
+ * (`redis+sentinel://…/<master-name>` or a Sentinel-configured `Redis` client).
+ *
  * @example
  * await app.register(fastifyOidc, { sessionStore: new RedisStore({ url: 'redis://127.0.0.1:6379' }) })
+ * // a Cluster client of the app's own (waited for at register()):
+ * const client = new Cluster([{ host: 'redis-0', port: 6379 }], { enableOfflineQueue: false })
+ * await app.register(fastifyOidc, { sessionStore: new RedisStore({ client, prefix: 'shop:' }) })
  */
 export class RedisStore implements SessionStore, SessionStoreCapabilities {
   readonly client: Redis | Cluster
