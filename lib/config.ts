@@ -130,6 +130,11 @@ export function settingsReader (env: Record<string, string | undefined>, allowHt
       if (required) problems.push(`${envName}: required, expected an absolute https URL`)
       return undefined
     }
+    // `idp.example.com` or `localhost:8080/realms/x` (read by URL as the scheme `localhost:`): a host without a scheme.
+    if (!/^[a-z][a-z\d+.-]*:\/\//i.test(value) && /^(?:[\w-]+(?:\.[\w-]+)+|localhost|[\w-]+(?=:\d))(?::\d+)?(?:\/|$)/i.test(value)) {
+      problems.push(`${envName}: ${JSON.stringify(value.slice(0, 60))} has no scheme: write https://${value.slice(0, 60)} (or http:// for a loopback host)`)
+      return undefined
+    }
     let url: URL
     try {
       url = new URL(value)

@@ -126,7 +126,8 @@ function resolveProvider (reader: SettingsReader, { name, options, prefix }: Ent
   } else {
     preset = rawPreset as PresetName | undefined
   }
-  const explicitIssuer = url(options.issuer, 'ISSUER')
+  const rawIssuer = pick(options.issuer, envName('ISSUER'), asString, 'a URL')
+  const explicitIssuer = checkUrl(rawIssuer, envName('ISSUER'))
   const input = {
     issuer: explicitIssuer,
     serverUrl: url(options.serverUrl, 'SERVER_URL'),
@@ -137,7 +138,8 @@ function resolveProvider (reader: SettingsReader, { name, options, prefix }: Ent
     ? { ...NO_QUIRKS, issuer: explicitIssuer, scope: undefined, rolesClaim: undefined, endpoints: {} }
     : presetDefaults(preset, input, (settings) => problems.push(`${envName('PRESET')}=${preset}: needs ${settings.map(envName).join(' and ')} (or ${envName('ISSUER')})`))
   const issuer = defaults.issuer
-  if (issuer === undefined && preset === undefined) problems.push(`${envName('ISSUER')}: required, expected an absolute https URL`)
+  // An issuer given but unusable has its own line already.
+  if (issuer === undefined && preset === undefined && rawIssuer === undefined) problems.push(`${envName('ISSUER')}: required, expected an absolute https URL`)
 
   const clientId = pick(options.clientId, envName('CLIENT_ID'), asString, 'a string')
   if (clientId === undefined || clientId === '') problems.push(`${envName('CLIENT_ID')}: required, the client id registered at the IdP`)
