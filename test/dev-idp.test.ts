@@ -9,6 +9,7 @@ import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose'
 import { Browser, loginAtProvider, logoutAtProvider, parseForms } from './helpers/browser.js'
 import { freePort, startProvider } from './helpers/provider.js'
 import type { Teardownable } from './helpers/provider.js'
+import { quietly } from '../lib/dev-idp.js'
 
 interface Discovery {
   issuer: string
@@ -347,4 +348,32 @@ t.test('JWT access tokens for a resource indicator', async (t) => {
   t.equal(at.payload['scope'], 'api:read')
   const id = await jwtVerify(tokens.id_token!, jwks, { issuer: idp.issuer, audience: 'test-app' })
   t.equal(id.payload['email'], 'demo@example.com')
+})
+
+t.test('an unknown resource indicator is refused (invalid_target)', async (t) => {
+  const idp = await startProvider(t, { appBaseUrl: `http://127.0.0.1:${await freePort()}`, jwtAccessTokens: { audience: 'https://api.example.test' } })
+  const authorize = new URL(`${idp.issuer}/auth`)
+  authorize.search = new URLSearchParams({
+    client_id: 'test-app',
+    response_type: 'code',
+    scope: 'openid',
+    redirect_uri: idp.client.redirectUri,
+    state: 's',
+    resource: 'https://other.example.test',
+    code_challenge: createHash('sha256').update('v'.repeat(43)).digest('base64url'),
+    code_challenge_method: 'S256'
+  }).toString()
+  const res = await new Browser().get(authorize)
+  const location = new URL(res.headers.get('location') ?? 'http://x/')
+  t.equal(location.searchParams.get('error') ?? (/invalid_target/.test(res.body) ? 'invalid_target' : res.body.slice(0, 200)), 'invalid_target')
+})
+
+t.test('quietly() drops only oidc-provider\'s notices', async (t) => {
+  const seen: unknown[] = []
+  const { warn } = console
+  console.warn = (...args: unknown[]) => { seen.push(args[0]) }
+  t.teardown(() => { console.warn = warn })
+  await quietly(true, () => { console.warn('oidc-provider WARNING: a notice'); console.warn('the app speaks') })
+  await quietly(false, () => { console.warn('oidc-provider WARNING: kept when not quiet') })
+  t.same(seen, ['the app speaks', 'oidc-provider WARNING: kept when not quiet'])
 })

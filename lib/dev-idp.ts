@@ -1,0 +1,347 @@
+// A real, in-process OpenID Provider (oidc-provider 9) for the tests, the
+// example app and `npx fastify-oidc dev-idp`. It listens on 127.0.0.1 only and
+// keeps everything in memory. `oidc-provider` is a dev dependency: it is
+// imported when the IdP starts, never by the plugin.
+//
+// Notes on the choices made here (checked against oidc-provider 9.13 sources):
+// - Login and consent are oidc-provider's `devInteractions`: any login name is
+//   accepted and becomes the account's `sub`; the password is ignored.
+// - `conformIdTokenClaims: false` puts the scope claims (`name`, `email`,
+//   `email_verified`, `roles`) in the ID token itself, not only at userinfo.
+// - The `roles` claim belongs to the `profile` scope (so the usual
+//   `openid profile email` gets it) and also to its own `roles` scope, for
+//   an app that wants roles without the rest of the profile.
+// - Refresh tokens are issued on every code exchange (no `offline_access`
+//   needed). They expire with the provider session: RP-initiated logout
+//   revokes the grant, after which the refresh token is `invalid_grant`.
+// - PKCE is required for every client; oidc-provider 9 only knows S256.
+// - The RFC 9207 `iss` authorization response parameter is always sent by
+//   oidc-provider 9 (discovery says `authorization_response_iss_parameter_supported`).
+// - oidc-provider's fetch refuses loopback addresses (SSRF protection), which
+//   would silently drop back-channel logout calls to 127.0.0.1: the `fetch`
+//   option below removes that dispatcher. Only for this dev provider.
+// - oidc-provider prints notices for each default helper it calls; every
+//   such helper that a normal flow reaches is replaced here, and the three
+//   start-up warnings (unsupported runtime, in-memory adapter,
+//   devInteractions) are filtered unless `quiet: false`.
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { randomBytes } from 'node:crypto'
+import { exportJWK, generateKeyPair } from 'jose'
+import type {
+  Account,
+  ClientMetadata,
+  Configuration,
+  JWK,
+  KoaContextWithOIDC,
+  ResourceServer,
+  default as ProviderClass
+} from 'oidc-provider'
+
+export type Provider = ProviderClass
+
+export interface DevIdpClient {
+  client_id: string
+  /** Omit for a public client (`token_endpoint_auth_method: 'none'`). */
+  client_secret?: string
+  redirect_uris: string[]
+  post_logout_redirect_uris: string[]
+  /** Default `client_secret_basic`, or `none` when there is no secret. */
+  token_endpoint_auth_method?: 'client_secret_basic' | 'client_secret_post' | 'none'
+  backchannel_logout_uri?: string
+  /** Put `sid` in ID tokens and logout tokens (OIDC Back-Channel Logout 1.0 §2.4). Default false. */
+  backchannel_logout_session_required?: boolean
+  /** Default RS256; ES256 keys are in the JWKS as well. */
+  id_token_signed_response_alg?: 'RS256' | 'ES256'
+}
+
+export interface DevIdpOptions {
+  /** 0 (default) picks a free port. */
+  port?: number
+  /**
+   * Host name used in the issuer (e.g. 'localhost', so that the provider's
+   * cookies are not shared with an app on 127.0.0.1). The server still
+   * listens on 127.0.0.1 only. Default: issuer is http://127.0.0.1:<port>.
+   */
+  host?: string
+  clients: DevIdpClient[]
+  /**
+   * Extra or overriding claims per login name. Every login name is accepted;
+   * one missing here gets the defaults (roles ['user']).
+   */
+  accounts?: Record<string, Record<string, unknown>>
+  /** Default false. */
+  rotateRefreshToken?: boolean
+  /** Access token lifetime in seconds. Default 3600. */
+  accessTokenTtl?: number
+  /** ID token lifetime in seconds. Default 3600. */
+  idTokenTtl?: number
+  /** Refresh token lifetime in seconds. Default 14 days. */
+  refreshTokenTtl?: number
+  /**
+   * Issue RFC 9068 JWT access tokens for this resource indicator, used by
+   * default when the client sends no `resource` parameter. Without it,
+   * access tokens are opaque and meant for the userinfo endpoint.
+   */
+  jwtAccessTokens?: {
+    audience: string
+    /** Scopes this resource server knows. Default 'api:read api:write'. */
+    scope?: string
+    /** 'opaque' issues opaque tokens for this resource instead (checked by RFC 7662 introspection). Default 'jwt'. */
+    format?: 'jwt' | 'opaque'
+  }
+  /** Filter oidc-provider's start-up warnings. Default true. */
+  quiet?: boolean
+  /**
+   * Claims added to every JWT access token, e.g. to issue tokens of the size
+   * real IdPs issue (the benchmark does). Default none.
+   */
+  extraAccessTokenClaims?: Record<string, unknown>
+}
+
+export interface LogEntry {
+  method: string
+  /** Path without query string. */
+  path: string
+  /** `grant_type` of a token endpoint request (whatever its outcome). */
+  grantType?: string
+  /** Response status, set once the provider has answered. */
+  status?: number
+}
+
+export interface DevIdp {
+  issuer: string
+  provider: Provider
+  /** Every request the provider received, in order. */
+  log: LogEntry[]
+  /** Token endpoint requests with this grant_type, successful or not. */
+  countGrants: (type: string) => number
+  close: () => Promise<void>
+}
+
+const ROLES_CLAIM = 'roles'
+
+function defaultClaims (login: string): Record<string, unknown> {
+  return {
+    name: login.charAt(0).toUpperCase() + login.slice(1),
+    email: `${login}@example.com`,
+    email_verified: true,
+    [ROLES_CLAIM]: ['user']
+  }
+}
+
+/** Runs fn with console.warn/info lines from oidc-provider dropped (anyone else's pass). */
+export async function quietly<T> (enabled: boolean, fn: () => T | Promise<T>): Promise<T> {
+  if (!enabled) return await fn()
+  const { warn, info } = console
+  const filter = (original: (...args: unknown[]) => void) => (...args: unknown[]) => {
+    if (typeof args[0] === 'string' && args[0].includes('oidc-provider ')) return
+    original.apply(console, args)
+  }
+  console.warn = filter(warn)
+  console.info = filter(info)
+  try {
+    return await fn()
+  } finally {
+    console.warn = warn
+    console.info = info
+  }
+}
+
+function htmlEscape (value: string): string {
+  return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+}
+
+function page (title: string, body: string): string {
+  return `<!DOCTYPE html>
+<html>
+<head><meta charset="utf-8"><title>${htmlEscape(title)}</title></head>
+<body>
+<h1>${htmlEscape(title)}</h1>
+${body}
+</body>
+</html>`
+}
+
+async function signingKeys (): Promise<JWK[]> {
+  const keys: JWK[] = []
+  for (const alg of ['RS256', 'ES256'] as const) {
+    const { privateKey } = await generateKeyPair(alg, { extractable: true })
+    const jwk = await exportJWK(privateKey)
+    keys.push({ ...jwk, alg, use: 'sig', kid: `${alg.toLowerCase()}-${randomBytes(4).toString('hex')}` } as JWK)
+  }
+  return keys
+}
+
+export async function startDevIdp (options: DevIdpOptions): Promise<DevIdp> {
+  const quiet = options.quiet ?? true
+  const accessTokenTtl = options.accessTokenTtl ?? 3600
+  const idTokenTtl = options.idTokenTtl ?? 3600
+  const refreshTokenTtl = options.refreshTokenTtl ?? 14 * 24 * 3600
+  const jwtAt = options.jwtAccessTokens
+
+  const { default: Provider, errors } = await quietly(quiet, () => import('oidc-provider'))
+
+  // Listen first: the issuer must contain the port, which is only known now.
+  // Nobody knows the port before this function returns, so no request can
+  // arrive before the provider is attached below.
+  const server = createServer()
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  const { port } = server.address() as AddressInfo
+  const issuer = `http://${options.host ?? '127.0.0.1'}:${port}`
+
+  const clients: ClientMetadata[] = options.clients.map((c) => {
+    const metadata: ClientMetadata = {
+      client_id: c.client_id,
+      redirect_uris: c.redirect_uris,
+      post_logout_redirect_uris: c.post_logout_redirect_uris,
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: c.token_endpoint_auth_method ??
+        (c.client_secret === undefined ? 'none' : 'client_secret_basic')
+    }
+    if (c.client_secret !== undefined) metadata.client_secret = c.client_secret
+    if (c.backchannel_logout_uri !== undefined) metadata.backchannel_logout_uri = c.backchannel_logout_uri
+    if (c.backchannel_logout_session_required !== undefined) metadata.backchannel_logout_session_required = c.backchannel_logout_session_required
+    if (c.id_token_signed_response_alg !== undefined) metadata.id_token_signed_response_alg = c.id_token_signed_response_alg
+    return metadata
+  })
+
+  const findAccount = async (_ctx: KoaContextWithOIDC, sub: string): Promise<Account> => ({
+    accountId: sub,
+    claims: async () => ({ ...defaultClaims(sub), ...options.accounts?.[sub], sub })
+  })
+
+  const resourceServer = (indicator: string): ResourceServer => ({
+    audience: indicator,
+    scope: jwtAt?.scope ?? 'api:read api:write',
+    accessTokenFormat: jwtAt?.format ?? 'jwt',
+    accessTokenTTL: accessTokenTtl,
+    jwt: { sign: { alg: 'RS256' } }
+  })
+
+  const configuration: Configuration = {
+    clients,
+    jwks: { keys: await signingKeys() },
+    ...(options.extraAccessTokenClaims === undefined ? {} : { extraTokenClaims: async () => options.extraAccessTokenClaims }),
+    findAccount,
+    conformIdTokenClaims: false,
+    claims: {
+      openid: ['sub'],
+      // Only the claims an account has are issued (the default accounts have name and roles).
+      profile: ['name', 'given_name', 'family_name', 'preferred_username', 'locale', ROLES_CLAIM],
+      email: ['email', 'email_verified'],
+      [ROLES_CLAIM]: [ROLES_CLAIM]
+    },
+    scopes: ['openid', 'offline_access', 'profile', 'email', ROLES_CLAIM],
+    // Authorization code flow only (no implicit or hybrid).
+    responseTypes: ['code'],
+    pkce: { required: () => true },
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    rotateRefreshToken: options.rotateRefreshToken ?? false,
+    ttl: {
+      AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? accessTokenTtl,
+      AuthorizationCode: () => 60,
+      IdToken: () => idTokenTtl,
+      RefreshToken: () => refreshTokenTtl,
+      Interaction: () => 3600,
+      Session: () => 14 * 24 * 3600,
+      Grant: () => 14 * 24 * 3600
+    },
+    cookies: {
+      // Prefixed so they cannot collide with an app's cookies: cookies do
+      // not separate ports, and the app runs on 127.0.0.1 too.
+      names: { session: 'op_session', interaction: 'op_interaction', resume: 'op_resume' },
+      keys: [randomBytes(32).toString('base64url')]
+    },
+    features: {
+      devInteractions: { enabled: true },
+      revocation: {
+        enabled: true,
+        allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId
+      },
+      introspection: {
+        enabled: true,
+        allowedPolicy: async (ctx, client, token) =>
+          client.clientAuthMethod !== 'none' || token.clientId === ctx.oidc.client?.clientId
+      },
+      rpInitiatedLogout: {
+        enabled: true,
+        // Same shape as oidc-provider's default page: the form holds the
+        // xsrf input, the buttons point at it with form="op.logoutForm".
+        logoutSource: async (ctx, form) => {
+          ctx.body = page('Sign out?', `${form}
+<button autofocus type="submit" form="op.logoutForm" value="yes" name="logout">Yes, sign me out</button>
+<button type="submit" form="op.logoutForm">No, stay signed in</button>`)
+        },
+        postLogoutSuccessSource: async (ctx) => {
+          ctx.body = page('Signed out', '<p>Your sign-out was successful.</p>')
+        }
+      },
+      backchannelLogout: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: async (_ctx, _client, oneOf) => {
+          if (jwtAt && (oneOf === undefined || oneOf.includes(jwtAt.audience))) return jwtAt.audience
+          return oneOf
+        },
+        getResourceServerInfo: async (_ctx, indicator) => {
+          if (jwtAt && indicator === jwtAt.audience) return resourceServer(indicator)
+          throw new errors.InvalidTarget()
+        },
+        useGrantedResource: async () => jwtAt !== undefined
+      }
+    },
+    clientBasedCORS: () => true,
+    renderError: async (ctx, out) => {
+      ctx.type = 'html'
+      ctx.body = page('Error', Object.entries(out)
+        .map(([key, value]) => `<pre><strong>${htmlEscape(key)}</strong>: ${htmlEscape(String(value))}</pre>`)
+        .join('\n'))
+    },
+    // Drop oidc-provider's SSRF-protecting dispatcher: back-channel logout
+    // targets are on 127.0.0.1 here.
+    fetch: async (url, init) => {
+      const { dispatcher: _dispatcher, ...rest } = (init ?? {}) as RequestInit & { dispatcher?: unknown }
+      return await fetch(url, rest)
+    }
+  }
+
+  const provider = await quietly(quiet, () => new Provider(issuer, configuration))
+
+  const log: LogEntry[] = []
+  provider.use(async (ctx, next) => {
+    const entry: LogEntry = { method: ctx.method, path: ctx.path }
+    log.push(entry)
+    try {
+      await next()
+    } finally {
+      if (ctx.oidc?.route === 'token') {
+        const grantType = ctx.oidc.params?.grant_type
+        if (typeof grantType === 'string') entry.grantType = grantType
+      }
+      entry.status = ctx.status
+    }
+  })
+
+  server.on('request', provider.callback())
+
+  return {
+    issuer,
+    provider,
+    log,
+    countGrants: (type) => log.filter((e) => e.grantType === type).length,
+    close: async () => {
+      await new Promise<void>((resolve, reject) => {
+        server.close((err) => err ? reject(err) : resolve())
+        server.closeAllConnections()
+      })
+    }
+  }
+}
