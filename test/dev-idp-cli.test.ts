@@ -9,6 +9,9 @@ import { loginAtProvider, Browser } from './helpers/browser.js'
 import { buildApp } from './helpers/build-app.js'
 import { freePort } from './helpers/provider.js'
 
+// The spawned command compiles its TypeScript on start: slow on a loaded 2-core machine.
+t.setTimeout(180_000)
+
 /** The `NAME=value` lines of the command's output. */
 function settings (text: string): Record<string, string> {
   return Object.fromEntries(text.split('\n').filter((l) => /^OIDC_[A-Z_]+=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]))
