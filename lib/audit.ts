@@ -1,5 +1,26 @@
 import type { FastifyRequest } from 'fastify'
-import type { OidcAuditEvent, OidcAuditEventType } from './types.js'
+
+/** The kinds of audit events. */
+export type OidcAuditEventType =
+  | 'login' | 'login_failure' | 'logout' | 'refresh' | 'refresh_failure'
+  | 'backchannel_logout' | 'backchannel_logout_failure' | 'basic_auth' | 'basic_auth_failure'
+
+/** One audit-trail entry. Never holds a token, secret, password or authorization code. */
+export interface OidcAuditEvent {
+  type: OidcAuditEventType
+  /** ISO 8601 UTC time. */
+  at: string
+  provider?: string | undefined
+  sub?: string | undefined
+  sid?: string | undefined
+  reason?: string | undefined
+  /** Basic authentication: the username given, encoded so that it cannot forge a log line. */
+  username?: string | undefined
+  ip: string
+  requestId: string
+  /** The route's URL pattern (`/api/stock`), or the path when no route matched. */
+  route: string
+}
 
 export type AuditDetails = Partial<Pick<OidcAuditEvent, 'provider' | 'sub' | 'sid' | 'reason' | 'username'>>
 export type Audit = (request: FastifyRequest, type: OidcAuditEventType, details?: AuditDetails) => OidcAuditEvent

@@ -1,4 +1,4 @@
-import type { OidcClaims } from './types.js'
+import type { OidcClaims } from './contract.js'
 
 /** Where the common IdPs put roles, by preset name (`rolesClaim: 'keycloak'`). */
 const ROLE_PRESETS: Record<string, (clientId: string | undefined) => string[]> = {

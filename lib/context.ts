@@ -7,7 +7,7 @@ import type { Runtime } from './runtime.js'
 import { copyJson } from './tokens/access-token.js'
 import { withRefreshLock } from './session/refresh-lock.js'
 import { identityOf, keepExpiry, type SessionPayload } from './session/token-vault.js'
-import type { OidcClaims, OidcLoginResult, OidcRequestContext } from './types.js'
+import type { OidcClaims, OidcLoginResult, OidcRequestContext } from './contract.js'
 
 /**
  * `request.oidc`: who the caller is and their tokens, loaded from the sealed

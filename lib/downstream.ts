@@ -1,5 +1,4 @@
 import type { IncomingHttpHeaders } from 'node:http'
-import type { RequestContext } from './context.js'
 import { OidcDownstreamOriginDeniedError, OidcDownstreamUnauthorizedError } from './errors.js'
 
 /** Tracing headers copied from the incoming request to every downstream call (W3C Trace Context, B3, request id). */
@@ -73,12 +72,22 @@ async function discard (response: Response): Promise<void> {
   await response.body?.cancel().catch(() => {})
 }
 
+/** What `sessionRenewal` needs of a session (the relying party's `RequestContext` is one). */
+export interface RenewableSession {
+  /** The session's current token set, or `null`. */
+  readonly payload: { readonly tokens: { readonly accessToken: string } } | null
+  /** True when the session holds a refresh token. */
+  canRefresh (): boolean
+  /** Runs the refresh-token grant (single-flight per session). */
+  refresh (): Promise<{ readonly tokens: { readonly accessToken: string } }>
+}
+
 /**
  * `Forwarding.renew` of a session: the session's current token when another call
  * already replaced the refused one, else a new one from a refresh (single-flight
  * per session); `undefined` when the session holds no refresh token.
  */
-export function sessionRenewal (session: Pick<RequestContext, 'payload' | 'canRefresh' | 'refresh'>): Forwarding['renew'] {
+export function sessionRenewal (session: RenewableSession): Forwarding['renew'] {
   return async (refused) => {
     const current = session.payload?.tokens.accessToken
     if (current !== refused) return current

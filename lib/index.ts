@@ -25,7 +25,7 @@ import { TombstoneStore } from './session/tombstones.js'
 import { TokenVault } from './session/token-vault.js'
 import type { ClaimOnce } from './session/transaction.js'
 import { SingleFlight } from './tokens/single-flight.js'
-import type { FastifyOidcOptions } from './types.js'
+import type { FastifyOidcOptions } from './options.js'
 
 const kContext = Symbol('fastify-oidc.context')
 const plugin: FastifyPluginAsync<FastifyOidcOptions> = async function fastifyOidc (fastify: FastifyInstance, options) {
@@ -132,11 +132,9 @@ export const fastifyOidc = fp(plugin, { fastify: '5.x', name: 'fastify-oidc' })
 export default fastifyOidc
 
 export { resolveConfig } from './config.js'
-export { MemoryStore, type MemoryStoreOptions } from './session/memory-store.js'
-export { RedisStore, type RedisStoreOptions } from './session/redis-store.js'
-export type { SessionStoreCapabilities, OidcSessionStore } from './session/store.js'
+export { MemoryStore } from './session/memory-store.js'
+export { RedisStore } from './session/redis-store.js'
 export * from './errors.js'
 export type * from './types.js'
 export { oidcResourceServer } from './resource-server/plugin.js'
 export { resolveResourceServerConfig } from './resource-server/config.js'
-export type * from './resource-server/types.js'

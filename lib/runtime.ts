@@ -1,8 +1,8 @@
 import type { Audit } from './audit.js'
-import type { BasicAuthenticator } from './guards/basic.js'
+import type { BasicAuthenticator } from './basic/context.js'
 import type { ResolvedConfig } from './config.js'
 import type { ProviderClient } from './provider/client.js'
-import type { RelyingPartyBearer } from './resource-server/relying-party.js'
+import type { BearerAuthenticator } from './resource-server/context.js'
 import type { SessionIndex } from './session/session-index.js'
 import type { OidcSessionStore } from './session/store.js'
 import type { TombstoneStore } from './session/tombstones.js'
@@ -28,5 +28,5 @@ export interface Runtime {
   /** Delegated (Basic) authentication, when `authenticate` is given. */
   basic: { realm: string, authenticate: BasicAuthenticator } | undefined
   /** Bearer tokens, when the `resourceServer` option or `OIDC_AUDIENCE` is given. */
-  bearer: RelyingPartyBearer | undefined
+  bearer: { realm: string, authenticate: BearerAuthenticator } | undefined
 }

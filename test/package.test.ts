@@ -4,8 +4,9 @@
 // project's own install filled: no network), then an ES module import, a
 // CommonJS require(), and TypeScript type-checks with skipLibCheck false under
 // moduleResolution NodeNext, Bundler and Node10, and with
-// exactOptionalPropertyTypes, of the README's first example and of the error
-// classes' types (which must not be `any`).
+// exactOptionalPropertyTypes, of the README's first example, of the error
+// classes' types (which must not be `any`) and of a resource server written
+// against the second entry point, `fastify-oidc/resource-server`.
 import { execFile } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -49,6 +50,22 @@ const other: 'FST_OIDC_STATE_MISMATCH' = new OidcConfigError('x').code
 export { code, status, wrong, other }
 `
 
+/** A service that only verifies bearer tokens, on the subpath export: its decorators and `request.oidc` are typed. */
+const RESOURCE_SERVER = `import Fastify from 'fastify'
+import oidcResourceServer, { OidcTokenInvalidError, type OidcResourceServerOptions, type VerifiedBearer } from 'fastify-oidc/resource-server'
+const options: OidcResourceServerOptions = { issuer: 'https://idp.example.com', audience: 'reviews' }
+const app = Fastify()
+await app.register(oidcResourceServer, options)
+app.get('/reviews', { preHandler: app.requireBearer({ scopes: ['reviews:read'] }) }, async (request) => {
+  const sub: string | undefined = request.oidc.user?.sub
+  const via: 'session' | 'bearer' | 'basic' | null = request.oidc.via
+  return { sub, via, code: new OidcTokenInvalidError('x').code }
+})
+// @ts-expect-error requireBearer takes scopes, not roles
+app.requireBearer({ roles: ['admin'] })
+export type Verified = VerifiedBearer['method']
+`
+
 // exactOptionalPropertyTypes only adds errors, so NodeNext is checked with it on (one tsc run fewer).
 // Node10 consumers need esModuleInterop for Fastify's own typings (pino's default import of thread-stream).
 const TSCONFIGS: Record<string, Record<string, unknown>> = {
@@ -89,6 +106,7 @@ t.test('the packed tarball works for ESM, CommonJS and TypeScript consumers', as
   const [info] = JSON.parse(packed.stdout) as Array<{ filename: string, files: Array<{ path: string }> }>
   const paths = info!.files.map((f) => f.path)
   t.ok(paths.includes('dist/index.js') && paths.includes('dist/index.d.ts'), 'the build is in the tarball')
+  t.ok(paths.includes('dist/resource-server/index.js') && paths.includes('dist/resource-server/index.d.ts'), 'and the resource server\'s entry point')
   t.same(paths.filter((p) => p.endsWith('.map')), [], 'no source maps (their sources are not shipped)')
   t.same(paths.filter((p) => p.endsWith('.ts') && !p.endsWith('.d.ts')), [], 'no TypeScript sources')
 
@@ -104,6 +122,14 @@ console.log(JSON.stringify([typeof fastifyOidc, new OidcConfigError('x').code, t
     t.same(JSON.parse(stdout), ['function', 'FST_OIDC_CONFIG_INVALID', 'function'])
   })
 
+  await t.test('ES module import of fastify-oidc/resource-server', async (t) => {
+    await writeFile(join(project, 'esm-rs.mjs'), `import oidcResourceServer, { oidcResourceServer as named, OidcTokenInvalidError } from 'fastify-oidc/resource-server'
+import { oidcResourceServer as fromMain } from 'fastify-oidc'
+console.log(JSON.stringify([typeof oidcResourceServer, oidcResourceServer === named, oidcResourceServer === fromMain, new OidcTokenInvalidError('x').code]))`)
+    const { stdout } = await run(process.execPath, ['esm-rs.mjs'], { cwd: project, env: ENV })
+    t.same(JSON.parse(stdout), ['function', true, true, 'FST_OIDC_TOKEN_INVALID'])
+  })
+
   await t.test('CommonJS require() (Node >= 20.19)', async (t) => {
     await writeFile(join(project, 'cjs.cjs'), `const oidc = require('fastify-oidc')
 console.log(JSON.stringify([typeof oidc.default, new oidc.OidcConfigError('x').code, typeof oidc.RedisStore]))`)
@@ -111,8 +137,16 @@ console.log(JSON.stringify([typeof oidc.default, new oidc.OidcConfigError('x').c
     t.same(JSON.parse(stdout), ['function', 'FST_OIDC_CONFIG_INVALID', 'function'])
   })
 
+  await t.test('CommonJS require() of fastify-oidc/resource-server', async (t) => {
+    await writeFile(join(project, 'cjs-rs.cjs'), `const rs = require('fastify-oidc/resource-server')
+console.log(JSON.stringify([typeof rs.default, rs.default === rs.oidcResourceServer, typeof rs.resolveResourceServerConfig, new rs.OidcTokenInvalidError('x').code]))`)
+    const { stdout } = await run(process.execPath, ['cjs-rs.cjs'], { cwd: project, env: ENV })
+    t.same(JSON.parse(stdout), ['function', true, 'function', 'FST_OIDC_TOKEN_INVALID'])
+  })
+
   await writeFile(join(project, 'readme.ts'), await readmeSnippet())
   await writeFile(join(project, 'errors.ts'), ERROR_TYPES)
+  await writeFile(join(project, 'resource-server.ts'), RESOURCE_SERVER)
   // The three type-checks run side by side (each is one single-threaded tsc).
   const checks = await Promise.all(Object.entries(TSCONFIGS).map(async ([name, options]) => {
     const tsconfig = join(project, `tsconfig.${name.split(',')[0]!.toLowerCase()}.json`)
@@ -126,7 +160,7 @@ console.log(JSON.stringify([typeof oidc.default, new oidc.OidcConfigError('x').c
         typeRoots: [join(ROOT, 'node_modules', '@types')],
         ...options
       },
-      files: ['readme.ts', 'errors.ts']
+      files: ['readme.ts', 'errors.ts', 'resource-server.ts']
     }))
     return await run(process.execPath, [TSC, '-p', tsconfig], { cwd: project, env: ENV }).then(
       () => ({ name, code: 0, out: '' }),

@@ -1,6 +1,7 @@
-import { asBool, asString, settingsReader } from '../config.js'
+import { asBool, asString, settingsReader } from '../settings.js'
 import { OidcConfigError } from '../errors.js'
-import type { FastifyOidcOptions, OidcAuthenticate } from '../types.js'
+import type { FastifyOidcOptions } from '../options.js'
+import type { OidcAuthenticate } from './options.js'
 
 /** The validated settings of delegated (HTTP Basic) authentication. */
 export interface BasicConfig {

@@ -1,5 +1,6 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { OidcDownstreamOriginDeniedError, OidcUnauthenticatedError } from '../errors.js'
-import type { OidcClaims, OidcRequestContext } from '../types.js'
+import type { OidcClaims, OidcRequestContext } from '../contract.js'
 
 /**
  * `request.oidc` of a caller authenticated with HTTP Basic credentials by the
@@ -55,3 +56,6 @@ export class BasicContext implements OidcRequestContext {
     return {}
   }
 }
+
+/** Verifies the Basic credentials of a request that carries some (`hasBasicCredentials`): the caller, or a thrown refusal. */
+export type BasicAuthenticator = (request: FastifyRequest, reply: FastifyReply) => Promise<BasicContext>

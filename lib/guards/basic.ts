@@ -1,11 +1,10 @@
-import type { FastifyReply, FastifyRequest } from 'fastify'
-import { isLoopbackHost } from '../config.js'
+import { isLoopbackHost } from '../settings.js'
 import {
   OidcAuthenticatorError, OidcBasicInsecureTransportError, OidcCrossOriginError, OidcBasicThrottledError, OidcUnauthenticatedError, type OidcError
 } from '../errors.js'
 import type { Audit } from '../audit.js'
 import type { BasicConfig } from '../basic/config.js'
-import { BasicContext } from '../basic/context.js'
+import { BasicContext, type BasicAuthenticator } from '../basic/context.js'
 import { parseBasicCredentials } from '../basic/credentials.js'
 import type { FailureThrottle } from '../basic/throttle.js'
 import { withReason, reasonOf } from '../idp-errors.js'
@@ -17,9 +16,6 @@ export interface BasicDeps {
   /** The app's base URL: Basic over plain http only to a loopback one (or with `basicAllowHttp`). */
   baseUrl: string
 }
-
-/** Verifies the Basic credentials of a request that carries some (`hasBasicCredentials`): the caller, or a thrown refusal. */
-export type BasicAuthenticator = (request: FastifyRequest, reply: FastifyReply) => Promise<BasicContext>
 
 /** The `WWW-Authenticate` challenge of Basic (RFC 7617: the charset says usernames are UTF-8). */
 export function basicChallenge (realm: string): string {

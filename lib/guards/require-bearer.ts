@@ -1,7 +1,8 @@
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
 import { OidcBearerMissingError, OidcConfigError, OidcInsufficientScopeError, type OidcError } from '../errors.js'
-import { BearerContext, type BearerForwarding } from '../resource-server/context.js'
-import type { BearerVerifier, RequireBearerOptions } from '../resource-server/types.js'
+import { BearerContext, type BearerAuthenticator, type BearerForwarding } from '../resource-server/context.js'
+import type { BearerVerifier } from '../tokens/verified-bearer.js'
+import type { RequireBearerOptions } from '../resource-server/types.js'
 import { extractBearerToken } from '../tokens/bearer-token.js'
 
 export interface RequireBearerSettings {
@@ -52,9 +53,6 @@ export function bearerRefusal (reply: FastifyReply, err: unknown, realm: string,
   else reply.header('www-authenticate', challengeOf(error, realm, scopes))
   return err
 }
-
-/** Verifies a request's bearer token: the caller, `undefined` when it sent none, or a thrown refusal with its headers set. */
-export type BearerAuthenticator = (request: FastifyRequest, reply: FastifyReply, scopes: string[]) => Promise<BearerContext | undefined>
 
 /**
  * The bearer half of the guards, shared by `requireBearer` and `requireAuth({

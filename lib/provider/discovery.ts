@@ -1,8 +1,8 @@
 import { OidcDiscoveryError } from '../errors.js'
-import { isLoopbackHost } from '../config.js'
+import { isLoopbackHost } from '../settings.js'
 import { fetchFailure, httpStatusFailure, notMetadataFailure } from './discovery-failure.js'
-import type { OidcEndpoints } from '../types.js'
-import { swapOrigin } from './endpoint-url.js'
+import type { OidcEndpoints } from './types.js'
+import { discoveryDocumentUrl, swapOrigin } from './endpoint-url.js'
 import type { ResolvedProvider } from './provider-config.js'
 
 /** The subset of OpenID Provider metadata the plugin reads. */
@@ -53,11 +53,6 @@ const METADATA_KEYS: Record<keyof OidcEndpoints, keyof ProviderMetadata> = {
 }
 /** Endpoints the browser visits: they must use the public origin. The others are called server-side. */
 const BROWSER_FACING = new Set<keyof OidcEndpoints>(['authorization', 'endSession'])
-
-/** `https://idp/realms/x` -> `https://idp/realms/x/.well-known/openid-configuration`. */
-export function discoveryDocumentUrl (base: string): string {
-  return `${base.replace(/\/+$/, '')}/.well-known/openid-configuration`
-}
 
 /**
  * Fetches the provider metadata from `discoveryUrl` (with the configured

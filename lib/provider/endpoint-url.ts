@@ -19,3 +19,8 @@ export function swapOrigin (endpoint: string, from: string, to: string): string 
   const url = new URL(endpoint)
   return url.origin === from ? `${to}${url.pathname}${url.search}${url.hash}` : endpoint
 }
+
+/** `https://idp/realms/x` -> `https://idp/realms/x/.well-known/openid-configuration`. */
+export function discoveryDocumentUrl (base: string): string {
+  return `${base.replace(/\/+$/, '')}/.well-known/openid-configuration`
+}

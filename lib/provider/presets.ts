@@ -1,4 +1,4 @@
-import type { OidcEndpoints, OidcPreset } from '../types.js'
+import type { OidcEndpoints, OidcPreset } from './types.js'
 
 /** The identity providers the plugin knows the quirks of. */
 export const PRESETS: readonly OidcPreset[] = ['keycloak', 'okta', 'auth0', 'entra', 'google', 'github']

@@ -1,5 +1,6 @@
-import { asBool, asList, asString, isAsymmetricAlg, type SettingsReader } from '../config.js'
-import type { FastifyOidcOptions, OidcEndpoints, OidcProviderOptions } from '../types.js'
+import { asBool, asList, asString, isAsymmetricAlg, type SettingsReader } from '../settings.js'
+import type { FastifyOidcOptions, OidcProviderOptions } from '../options.js'
+import type { OidcEndpoints } from './types.js'
 import { NO_QUIRKS, PRESETS, presetDefaults, type PresetName, type ProviderQuirks } from './presets.js'
 
 /** One provider's validated settings. */

@@ -1,6 +1,6 @@
 import { OidcIdpError, OidcIdpResponseError } from '../errors.js'
 import { translateIdpError, withReason } from '../idp-errors.js'
-import type { OidcClaims } from '../types.js'
+import type { OidcClaims } from '../contract.js'
 
 export interface UserinfoRequest {
   /** The userinfo endpoint; for GitHub, its REST API's `/user`. */

@@ -1,4 +1,4 @@
-import { asBool, asList, asString, isAsymmetricAlg, settingsReader } from '../config.js'
+import { asBool, asList, asString, isAsymmetricAlg, settingsReader } from '../settings.js'
 import { OidcConfigError } from '../errors.js'
 import { normalizeTyp } from '../tokens/access-token.js'
 import type { OidcResourceServerOptions } from './types.js'

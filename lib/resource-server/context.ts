@@ -1,10 +1,11 @@
 import type { IncomingHttpHeaders } from 'node:http'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { rolesFrom } from '../claims.js'
 import { forwardFetch, forwardHeaders, type Forwarding } from '../downstream.js'
 import { OidcDownstreamOriginDeniedError, OidcUnauthenticatedError } from '../errors.js'
 import { copyJson } from '../tokens/access-token.js'
-import type { OidcClaims, OidcRequestContext } from '../types.js'
-import type { VerifiedBearer } from './types.js'
+import type { OidcClaims, OidcRequestContext } from '../contract.js'
+import type { VerifiedBearer } from '../tokens/verified-bearer.js'
 
 /** Where a verified caller's own token may be relayed: the allow-list, and the request's headers (tracing). */
 export interface BearerForwarding {
@@ -101,6 +102,9 @@ export class BearerContext implements OidcRequestContext {
     return await forwardHeaders(this.#forwarding, url)
   }
 }
+
+/** Verifies a request's bearer token: the caller, `undefined` when it sent none, or a thrown refusal with its headers set. */
+export type BearerAuthenticator = (request: FastifyRequest, reply: FastifyReply, scopes: string[]) => Promise<BearerContext | undefined>
 
 /** `request.oidc` until `requireBearer` succeeds. */
 export const anonymousBearer = new BearerContext(null, undefined, 'roles')

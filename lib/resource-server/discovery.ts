@@ -1,8 +1,7 @@
-import { isLoopbackHost } from '../config.js'
+import { isLoopbackHost } from '../settings.js'
 import { OidcDiscoveryError } from '../errors.js'
-import { discoveryDocumentUrl } from '../provider/discovery.js'
 import { fetchFailure, httpStatusFailure, notMetadataFailure } from '../provider/discovery-failure.js'
-import { swapOrigin } from '../provider/endpoint-url.js'
+import { discoveryDocumentUrl, swapOrigin } from '../provider/endpoint-url.js'
 import type { ResolvedResourceServerConfig } from './config.js'
 
 /** The endpoints a resource server calls. */

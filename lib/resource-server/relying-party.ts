@@ -1,10 +1,11 @@
 import type { FastifyInstance } from 'fastify'
 import type { ResolvedConfig } from '../config.js'
 import { OidcConfigError } from '../errors.js'
-import { createBearerAuthenticator, type BearerAuthenticator } from '../guards/require-bearer.js'
+import { createBearerAuthenticator } from '../guards/require-bearer.js'
 import type { Discovered } from '../provider/connection.js'
-import type { FastifyOidcOptions } from '../types.js'
+import type { FastifyOidcOptions } from '../options.js'
 import { resolveResourceServerConfig } from './config.js'
+import type { BearerAuthenticator } from './context.js'
 import { resourceServerVerifier } from './verifier.js'
 
 /** What `requireAuth({ accept: ['bearer'] })` uses in the relying-party plugin. */

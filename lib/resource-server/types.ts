@@ -1,5 +1,7 @@
 import type { preHandlerAsyncHookHandler } from 'fastify'
-import type { OidcClaims } from '../types.js'
+import type { BearerVerifier, VerifiedBearer } from '../tokens/verified-bearer.js'
+
+export type { BearerVerifier, VerifiedBearer }
 
 /**
  * Options of `oidcResourceServer`. Every option also has an `OIDC_*` env var
@@ -62,27 +64,6 @@ export interface OidcResourceServerOptions {
 export interface RequireBearerOptions {
   /** Scopes the access token must have been granted (all of them); otherwise 403 `insufficient_scope`. */
   scopes?: string[] | undefined
-}
-
-/** A verified access token (frozen: it may be shared by every request with the same token). */
-export interface VerifiedBearer {
-  /** The token's claims (JWT payload, or the introspection answer). */
-  claims: OidcClaims
-  /** Granted scopes, from `scope` (space-separated) or `scp` (array or string). */
-  scopes: string[]
-  /** `exp` in Unix seconds, or `null` when the introspection answer had none. */
-  expiresAt: number | null
-  /** How it was verified. */
-  method: 'jwt' | 'introspection'
-}
-
-/** Verifies a bearer access token; knows nothing about requests or routes. */
-export interface BearerVerifier {
-  /**
-   * Resolves to the verified token, or rejects with `FST_OIDC_TOKEN_INVALID` (401)
-   * or `FST_OIDC_VERIFIER_UNAVAILABLE` (503: keys or introspection unreachable).
-   */
-  verify (token: string): Promise<VerifiedBearer>
 }
 
 declare module 'fastify' {

@@ -4,7 +4,7 @@ import { BackgroundDiscovery } from '../provider/background-discovery.js'
 import { createBearerVerifier } from '../tokens/bearer-verifier.js'
 import type { ResolvedResourceServerConfig } from './config.js'
 import { resourceServerEndpoints } from './discovery.js'
-import type { BearerVerifier } from './types.js'
+import type { BearerVerifier } from '../tokens/verified-bearer.js'
 
 /** A resource server's verifier, and how to stop its background discovery. */
 export interface ResourceServerVerifier {

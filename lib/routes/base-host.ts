@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
-import { isLoopbackHost } from '../config.js'
+import { isLoopbackHost } from '../settings.js'
 
 /** Hosts already warned about (bounded: one line each, not one per login). */
 const MAX_WARNED = 100

@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify'
 import { decodeJwt } from 'jose'
 import { LRUCache } from 'lru-cache'
 import { userClaims } from '../tokens/id-token.js'
-import type { OidcClaims, OidcTokenSet } from '../types.js'
+import type { OidcClaims, OidcTokenSet } from '../contract.js'
 import { deriveKeys } from './keys.js'
 import { Sealer } from './seal.js'
 

@@ -1,7 +1,7 @@
 import { decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose'
 import { OidcTokenInvalidError, OidcVerifierUnavailableError, type OidcError } from '../errors.js'
-import type { VerifiedBearer } from '../resource-server/types.js'
-import type { OidcClaims } from '../types.js'
+import type { VerifiedBearer } from './verified-bearer.js'
+import type { OidcClaims } from '../contract.js'
 
 export interface AccessTokenChecks {
   /** The issuer's signing keys (a remote JWKS). */

@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache'
-import type { BearerVerifier, VerifiedBearer } from '../resource-server/types.js'
+import type { BearerVerifier, VerifiedBearer } from './verified-bearer.js'
 import { deepFreeze, invalidToken, verifyAccessToken } from './access-token.js'
 import { Introspector, type IntrospectionSettings } from './introspection.js'
 import { remoteKeys } from './remote-keys.js'

@@ -4,7 +4,7 @@ import { OidcIdTokenInvalidError } from '../errors.js'
 import { translateIdpError, withReason, type ReasonedError } from '../idp-errors.js'
 import { tokenFault } from './jose-failure.js'
 import { namesIssuer, TENANT_PLACEHOLDER } from '../provider/issuer.js'
-import type { OidcClaims } from '../types.js'
+import type { OidcClaims } from '../contract.js'
 
 /** An ID token is minted for this exchange: one issued longer ago than a login may last (seconds) is refused. */
 const MAX_ID_TOKEN_AGE = 600

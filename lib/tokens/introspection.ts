@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import { OidcVerifierUnavailableError } from '../errors.js'
-import type { VerifiedBearer } from '../resource-server/types.js'
-import type { OidcClaims } from '../types.js'
+import type { VerifiedBearer } from './verified-bearer.js'
+import type { OidcClaims } from '../contract.js'
 import { deepFreeze, invalidToken, scopesOf } from './access-token.js'
 
 export interface IntrospectionSettings {

@@ -1,5 +1,5 @@
 import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose'
-import { isAsymmetricAlg } from '../config.js'
+import { isAsymmetricAlg } from '../settings.js'
 import type { ProviderMetadata } from '../provider/discovery.js'
 import type { ResolvedProvider } from '../provider/provider-config.js'
 

@@ -1,6 +1,6 @@
 import { OidcIdpError, OidcIdpResponseError } from '../errors.js'
 import { isOAuthErrorCode, withReason } from '../idp-errors.js'
-import type { OidcTokenSet } from '../types.js'
+import type { OidcTokenSet } from '../contract.js'
 
 /**
  * Checks a token endpoint answer (RFC 6749 5.1) and turns it into a token set.
