@@ -307,10 +307,7 @@ export async function startDevIdp (options: DevIdpOptions): Promise<DevIdp> {
     },
     // Drop oidc-provider's SSRF-protecting dispatcher: back-channel logout
     // targets are on 127.0.0.1 here.
-    fetch: async (url, init) => {
-      const { dispatcher: _dispatcher, ...rest } = (init ?? {}) as RequestInit & { dispatcher?: unknown }
-      return await fetch(url, rest)
-    }
+    fetch: async (url, init) => await fetch(url, { ...init, dispatcher: undefined } as RequestInit)
   }
 
   const provider = await quietly(quiet, () => new Provider(issuer, configuration))

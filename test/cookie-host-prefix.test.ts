@@ -80,4 +80,7 @@ t.test('config: defaults per base URL, env vars, and the prefix rules', async (t
   refused('http://127.0.0.1:3000', { cookieName: '__Secure-x' }, 'a __Secure- cookie needs an https base URL')
   refused('https://app.example', { cookieDomain: 'other.example' }, 'OIDC_COOKIE_DOMAIN: expected the base URL\'s host or a parent domain')
   refused('https://app.example', { cookieDomain: 'bad domain;' }, 'OIDC_COOKIE_DOMAIN: expected a domain')
+  // Without a base URL (itself reported) a domain cannot be checked against it: only the missing base URL is reported.
+  const noBase = t.throws(() => resolveConfig({ ...base, env: {}, cookieDomain: 'app.example' }), { code: 'FST_OIDC_CONFIG_INVALID', message: /OIDC_BASE_URL: required/ }) as Error
+  t.notMatch(noBase.message, /OIDC_COOKIE_DOMAIN/)
 })

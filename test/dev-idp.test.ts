@@ -9,7 +9,7 @@ import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose'
 import { Browser, loginAtProvider, logoutAtProvider, parseForms } from './helpers/browser.js'
 import { freePort, startProvider } from './helpers/provider.js'
 import type { Teardownable } from './helpers/provider.js'
-import { quietly } from '../lib/dev-idp.js'
+import { quietly, startDevIdp } from '../lib/dev-idp.js'
 
 interface Discovery {
   issuer: string
@@ -272,12 +272,14 @@ t.test('log, accounts, TTL options and a public client', async (t) => {
   t.equal(callback.pathname, '/auth/callback')
   t.equal(callback.searchParams.get('state'), 's1')
 
+  // As a browser app would call it (CORS): a public client's token requests come with an Origin.
   const token = async (params: Record<string, string>): Promise<{ status: number, body: TokenResponse }> => {
     const res = await fetch(`${idp.issuer}/token`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: appBaseUrl },
       body: new URLSearchParams({ client_id: 'test-app', ...params })
     })
+    t.equal(res.headers.get('access-control-allow-origin'), appBaseUrl, 'CORS allowed for the client')
     return { status: res.status, body: await res.json() as TokenResponse }
   }
   const tokens = await token({
@@ -293,6 +295,14 @@ t.test('log, accounts, TTL options and a public client', async (t) => {
   t.equal(payload.sub, 'alice')
   t.same(payload['roles'], ['user', 'admin'], 'roles scope alone gives roles')
   t.equal(payload['name'], undefined, 'no profile scope, no name')
+
+  // A public client may introspect its own tokens only.
+  const introspect = await fetch(`${idp.issuer}/token/introspection`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ client_id: 'test-app', token: tokens.body.access_token })
+  })
+  t.match(await introspect.json(), { active: true, client_id: 'test-app', sub: 'alice' })
 
   const rotated = await token({ grant_type: 'refresh_token', refresh_token: tokens.body.refresh_token! })
   t.equal(rotated.status, 200)
@@ -317,6 +327,7 @@ t.test('JWT access tokens for a resource indicator', async (t) => {
   const idp = await startProvider(t, {
     appBaseUrl,
     host: 'localhost',
+    idTokenAlg: 'ES256',
     jwtAccessTokens: { audience: 'https://api.example.test' }
   })
   t.match(idp.issuer, /^http:\/\/localhost:\d+$/)
@@ -328,6 +339,7 @@ t.test('JWT access tokens for a resource indicator', async (t) => {
     scope: 'openid email api:read',
     redirect_uri: idp.client.redirectUri,
     state: 's',
+    resource: 'https://api.example.test',
     code_challenge: createHash('sha256').update(verifier).digest('base64url'),
     code_challenge_method: 'S256'
   }).toString()
@@ -348,6 +360,13 @@ t.test('JWT access tokens for a resource indicator', async (t) => {
   t.equal(at.payload['scope'], 'api:read')
   const id = await jwtVerify(tokens.id_token!, jwks, { issuer: idp.issuer, audience: 'test-app' })
   t.equal(id.payload['email'], 'demo@example.com')
+  t.equal(id.protectedHeader.alg, 'ES256', 'the client\'s id_token_signed_response_alg')
+})
+
+t.test('close() twice: the second one says the server is not running', async (t) => {
+  const idp = await startDevIdp({ clients: [] })
+  await idp.close()
+  await t.rejects(idp.close(), { code: 'ERR_SERVER_NOT_RUNNING' })
 })
 
 t.test('an unknown resource indicator is refused (invalid_target)', async (t) => {

@@ -4,7 +4,7 @@
 import t from 'tap'
 import Fastify, { type FastifyError } from 'fastify'
 import type { Session } from 'fastify'
-import { MemoryStore } from '../lib/index.js'
+import { MemoryStore, OidcSessionStoreError } from '../lib/index.js'
 import { oidcErrorHandler } from '../lib/routes/error-handler.js'
 import { Browser } from './helpers/browser.js'
 import { buildApp } from './helpers/build-app.js'
@@ -129,4 +129,23 @@ t.test('oidcErrorHandler: status and code fallbacks for foreign errors', async (
   const status = await app.inject('/not-an-error-status')
   t.equal(status.statusCode, 500, 'a non-error status becomes 500')
   t.same(status.json(), { statusCode: 500, code: 'FST_OIDC_INTERNAL', error: 'Internal Server Error', message: 'Internal error' })
+})
+
+t.test('the app\'s own routes: Retry-After only for an error that says when to retry', async (t) => {
+  const { baseUrl } = await buildApp(t, {
+    port: await freePort(),
+    issuer: op.issuer,
+    clientId: op.clientId,
+    clientSecret: op.clientSecret ?? undefined,
+    routes: (app) => {
+      app.get('/plain-failure', async () => { throw new Error('plain') })
+      app.get('/store-failure', async () => { throw new OidcSessionStoreError() })
+    }
+  })
+  const plain = await fetch(`${baseUrl}/plain-failure`)
+  t.equal(plain.status, 500)
+  t.equal(plain.headers.get('retry-after'), null, 'an error without a code: no Retry-After')
+  const store = await fetch(`${baseUrl}/store-failure`)
+  t.equal(store.status, 503)
+  t.equal(store.headers.get('retry-after'), '5')
 })

@@ -15,6 +15,8 @@ const EXPECTED_ERRORS: Record<string, [string, number]> = {
   OidcUnknownProviderError: ['FST_OIDC_UNKNOWN_PROVIDER', 400],
   OidcProviderMismatchError: ['FST_OIDC_PROVIDER_MISMATCH', 400],
   OidcProviderUnavailableError: ['FST_OIDC_PROVIDER_UNAVAILABLE', 503],
+  OidcProviderMisconfiguredError: ['FST_OIDC_PROVIDER_MISCONFIGURED', 503],
+  OidcRedirectUriError: ['FST_OIDC_REDIRECT_URI_UNDECLARED', 500],
   OidcIdpError: ['FST_OIDC_IDP_ERROR', 401],
   OidcIdTokenInvalidError: ['FST_OIDC_ID_TOKEN_INVALID', 401],
   OidcInvalidGrantError: ['FST_OIDC_INVALID_GRANT', 401],

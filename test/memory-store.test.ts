@@ -92,3 +92,12 @@ t.test('a snapshot: later changes to the live session and its request are not ke
   t.equal(stored['name'], 'a', 'the saved value, not the later change')
   t.same(Object.getOwnPropertySymbols(stored), [], 'no reference to the request')
 })
+
+t.test('throttle counters: the window starts with the first increment; taking back from a counter that is gone starts nothing', async (t) => {
+  const store = new MemoryStore()
+  t.same(await store.count('gone', -1, 60_000), { count: 0, resetMs: 0 }, 'nothing to take back from')
+  t.same(await store.count('user', 1, 60_000), { count: 1, resetMs: 60_000 }, 'the window started')
+  t.equal((await store.count('user', 1, 60_000)).count, 2)
+  t.equal((await store.count('user', -1, 60_000)).count, 1, 'taken back')
+  t.same(await store.count('gone', -1, 60_000), { count: 0, resetMs: 0 }, 'still nothing for the other key')
+})

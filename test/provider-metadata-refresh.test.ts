@@ -77,3 +77,13 @@ t.test('a discovery retry under way when the app closes schedules no other', asy
   await new Promise((resolve) => setTimeout(resolve, 2500))
   t.equal(op.requests(DISCOVERY).length, 2, 'and was not retried again')
 })
+
+t.test('a metadata refresh under way when the app closes schedules no other', async (t) => {
+  const { op, app } = await start(t)
+  const slow = op.requests(DISCOVERY).length + 1
+  op.onDiscovery = () => ({ delayMs: 1000 })
+  t.ok(await until(() => op.requests(DISCOVERY).length === slow), 'a refresh is under way')
+  await app.app.close()
+  await new Promise((resolve) => setTimeout(resolve, 3000))
+  t.equal(op.requests(DISCOVERY).length, slow, 'it finished after the close and was not scheduled again')
+})

@@ -28,10 +28,10 @@ export interface CliIo {
 /** The running IdP, or the exit code when the command did not start one. */
 export type CliResult = { idp: DevIdp } | { exitCode: number }
 
-/** True when `err` says the package itself cannot be found (not one of its own imports failing). */
+/** True when `err` says the package itself cannot be found (not one of its own imports failing); `import()` says ERR_MODULE_NOT_FOUND. */
 function isMissingPackage (err: unknown, name: string): boolean {
   const { code, message } = err as { code?: unknown, message?: unknown }
-  return (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && typeof message === 'string' && message.includes(`'${name}'`)
+  return code === 'ERR_MODULE_NOT_FOUND' && typeof message === 'string' && message.includes(`'${name}'`)
 }
 
 /** Runs `fastify-oidc <args>`; `dev-idp` resolves once the IdP listens. */
