@@ -2,7 +2,7 @@
 // for the smoke test), gives each a genuine credential and checks, before
 // anything is measured, that it answers 200 with the right body to that
 // credential and refuses a request without one. Used by `npm run bench`
-// (bench/run.ts) and by test/bench-smoke.test.ts.
+// (bench/run.ts) and by test/bench/bench-smoke.test.ts.
 import { execFile, fork, type ChildProcess } from 'node:child_process'
 import { copyFile, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
