@@ -22,7 +22,7 @@ const LAYERS = [
   {
     name: 'context',
     color: '#fff2cc',
-    paths: ['^lib/context\\.ts$', '^lib/runtime\\.ts$', '^lib/downstream\\.ts$', '^lib/resource-server/context\\.ts$', '^lib/basic/context\\.ts$']
+    paths: ['^lib/context\\.ts$', '^lib/refresh-flight\\.ts$', '^lib/runtime\\.ts$', '^lib/downstream\\.ts$', '^lib/resource-server/context\\.ts$', '^lib/basic/context\\.ts$']
   },
   {
     name: 'parts',

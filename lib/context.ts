@@ -4,8 +4,10 @@ import { forwardFetch, forwardHeaders, sessionRenewal, type Forwarding } from '.
 import { OidcSessionStoreError, OidcUnauthenticatedError, OidcUnknownProviderError } from './errors.js'
 import { reasonOf, withReason } from './idp-errors.js'
 import type { Runtime } from './runtime.js'
+import { RefreshFlight, type RefreshResult } from './refresh-flight.js'
+import { pendingUntil, refreshPendingError } from './session/refresh-pending.js'
 import { copyJson } from './tokens/access-token.js'
-import { withRefreshLock } from './session/refresh-lock.js'
+import type { Flight } from './tokens/single-flight.js'
 import { identityOf, keepExpiry, type SessionPayload } from './session/token-vault.js'
 import type { OidcClaims, OidcLoginResult, OidcRequestContext } from './contract.js'
 
@@ -132,31 +134,15 @@ export class RequestContext implements OidcRequestContext {
    * token set. When the IdP refuses the grant (`invalid_grant`) or its new ID
    * token is not acceptable, the session is destroyed; other failures (IdP
    * down, no refresh token) leave it as it was. Without a session: 401.
+   * A grant still at an IdP that did not answer in time is never doubled: 503
+   * `FST_OIDC_REFRESH_PENDING` until it settles (see `RefreshFlight`).
    */
   async refresh (): Promise<SessionPayload> {
-    const { vault, flights, audit } = this.#runtime
     if (!await this.load()) throw new OidcUnauthenticatedError()
     const current = this.#payload!
-    // The session's own provider: a session of a provider no longer configured does not open.
-    const { client } = this.#runtime.providers.get(current.provider)!
     const request = this.#request
     try {
-      const sessionId = request.session.sessionId
-      const { payload, stored } = await flights.run(sessionId, current.tokens.accessToken, async () => {
-        try {
-          return await withRefreshLock(this.#runtime, sessionId, current.tokens.accessToken, async () => {
-            const refreshed = await client.refresh(current.tokens, current.claims)
-            const payload: SessionPayload = { ...current, tokens: refreshed.tokens, claims: refreshed.claims ?? current.claims }
-            const stored = await vault.write(request, payload)
-            await request.session.save()
-            audit(request, 'refresh', identityOf(payload))
-            return { payload, stored }
-          }, (payload, stored) => ({ payload, stored }))
-        } catch (err) {
-          audit(request, 'refresh_failure', { ...identityOf(current), reason: reasonOf(err, 'refresh_error') })
-          throw err
-        }
-      })
+      const { payload, stored } = await this.#flight(current).wait()
       // A request that joined another's refresh takes its result, so it never writes back the old tokens.
       if (request.session.oidc !== stored) {
         keepExpiry(request)
@@ -169,6 +155,25 @@ export class RequestContext implements OidcRequestContext {
       if (reason === 'invalid_grant' || reason === 'session_ended' || reason.startsWith('id_token_')) await this.logout()
       throw err
     }
+  }
+
+  /**
+   * The refresh to wait for: this process's flight for the session, joined or
+   * started — unless a grant of the session is still at a slow IdP (as the
+   * session says, for every instance, or this process's overdue flight): then 503
+   * `FST_OIDC_REFRESH_PENDING` with `Retry-After`, an event (`refresh_pending`), no IdP call.
+   */
+  #flight (current: SessionPayload): Flight<RefreshResult> {
+    const { flights, audit, waitMs } = this.#runtime
+    const request = this.#request
+    let until = pendingUntil(request.session.oidc)
+    if (until === 0) {
+      const flight = flights.join(request.session.sessionId, current.tokens.accessToken, () => new RefreshFlight(this.#runtime, request, current))
+      if (flight.pendingUntil === undefined) return flight
+      until = flight.pendingUntil
+    }
+    audit(request, 'refresh_failure', { ...identityOf(current), reason: 'refresh_pending' })
+    throw refreshPendingError(until, waitMs)
   }
 
   /** `fetch` with the user's access token, to allow-listed origins only (see lib/downstream.ts). */

@@ -47,6 +47,14 @@ export const OidcProviderMisconfiguredError = createError('FST_OIDC_PROVIDER_MIS
 
 // The session store failed — 503
 export const OidcSessionStoreError = createError('FST_OIDC_SESSION_STORE_UNAVAILABLE', 'The session store is unavailable', 503)
+/**
+ * This session's refresh-token grant was sent to the identity provider, which has
+ * not answered yet (an earlier request got 504 `FST_OIDC_IDP_TIMEOUT`). No second
+ * grant is sent while it may still be processed (an IdP that rotates refresh tokens
+ * would take the old one's reuse as theft and revoke the grant): the session is
+ * kept, its late answer is saved into it, and `Retry-After` says when to try again.
+ */
+export const OidcRefreshPendingError = createError('FST_OIDC_REFRESH_PENDING', 'This session is still being refreshed at the identity provider: try again shortly', 503)
 
 // Back-channel logout (OIDC Back-Channel Logout 1.0)
 export const OidcLogoutTokenInvalidError = createError('FST_OIDC_LOGOUT_TOKEN_INVALID', 'The logout token was rejected: %s', 400)

@@ -15,6 +15,7 @@ import { startProviders } from './provider/providers.js'
 import { relyingPartyBearer } from './resource-server/relying-party.js'
 import { retryAfterOf } from './routes/error-handler.js'
 import { registerRoutes } from './routes/index.js'
+import { LOCK_TTL_FACTOR } from './refresh-flight.js'
 import type { Runtime } from './runtime.js'
 import { cookieSigningSecrets } from './session/keys.js'
 import { MemoryStore } from './session/memory-store.js'
@@ -67,6 +68,7 @@ const plugin: FastifyPluginAsync<FastifyOidcOptions> = async function fastifyOid
     store,
     innerStore,
     waitMs: config.httpTimeout + 1000,
+    lockTtlMs: LOCK_TTL_FACTOR * config.httpTimeout,
     index: providers.get(client.name)!.index,
     providers,
     bearer: await relyingPartyBearer(fastify, config, client.discovered, options),

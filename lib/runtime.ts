@@ -7,14 +7,15 @@ import type { SessionIndex } from './session/session-index.js'
 import type { OidcSessionStore } from './session/store.js'
 import type { TombstoneStore } from './session/tombstones.js'
 import type { SessionPayload, StoredSession, TokenVault } from './session/token-vault.js'
-import type { SingleFlight } from './tokens/single-flight.js'
+import type { Flight, SingleFlight } from './tokens/single-flight.js'
 
 /** What the routes, guards and request contexts share for one plugin registration. */
 export interface Runtime {
   config: ResolvedConfig
   client: ProviderClient
   vault: TokenVault
-  flights: SingleFlight<{ payload: SessionPayload, stored: StoredSession }>
+  /** Each session's refresh in flight in this process. */
+  flights: SingleFlight<Flight<{ payload: SessionPayload, stored: StoredSession }>>
   audit: Audit
   /** The store @fastify/session uses (tombstones, 503 on failure). */
   store: TombstoneStore
@@ -25,6 +26,8 @@ export interface Runtime {
   providers: ReadonlyMap<string, { client: ProviderClient, index: SessionIndex }>
   /** How long a refresh waits for another instance's, milliseconds. */
   waitMs: number
+  /** How long a session's refresh lock is held at most, milliseconds (past the grant's own time-out). */
+  lockTtlMs: number
   /** Delegated (Basic) authentication, when `authenticate` is given. */
   basic: { realm: string, authenticate: BasicAuthenticator } | undefined
   /** Bearer tokens, when the `resourceServer` option or `OIDC_AUDIENCE` is given. */

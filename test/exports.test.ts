@@ -29,6 +29,7 @@ const EXPECTED_ERRORS: Record<string, [string, number]> = {
   OidcNoRefreshTokenError: ['FST_OIDC_NO_REFRESH_TOKEN', 401],
   OidcInsecureTransportError: ['FST_OIDC_INSECURE_TRANSPORT', 400],
   OidcSessionStoreError: ['FST_OIDC_SESSION_STORE_UNAVAILABLE', 503],
+  OidcRefreshPendingError: ['FST_OIDC_REFRESH_PENDING', 503],
   OidcRefreshFailedError: ['FST_OIDC_REFRESH_FAILED', 401],
   // Downstream forwarding
   OidcDownstreamOriginDeniedError: ['FST_OIDC_DOWNSTREAM_ORIGIN_DENIED', 500],

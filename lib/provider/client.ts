@@ -196,14 +196,19 @@ export class ProviderClient implements OidcClient {
     return body
   }
 
-  async refresh (tokens: OidcTokenSet, previousClaims?: OidcClaims): Promise<{ tokens: OidcTokenSet, claims?: OidcClaims }> {
-    const { connection, config } = this.#deps
+  /**
+   * The refresh-token grant. `httpTimeout` (default `OIDC_HTTP_TIMEOUT`) bounds the
+   * token request itself: the session refresh gives it longer than its callers
+   * wait, so a slow IdP's answer — with a rotated refresh token — is not thrown away.
+   */
+  async refresh (tokens: OidcTokenSet, previousClaims?: OidcClaims, httpTimeout = this.#deps.config.httpTimeout): Promise<{ tokens: OidcTokenSet, claims?: OidcClaims }> {
+    const { connection } = this.#deps
     if (tokens.refreshToken === undefined) throw withReason(new OidcNoRefreshTokenError(), 'no_refresh_token')
     const { oauth2 } = connection.current()
     const previous = previousClaims ?? claimsOf(tokens.idToken)
     let response: Record<string, unknown>
     try {
-      response = (await oauth2.createToken({ refresh_token: tokens.refreshToken }).refresh({}, { timeout: config.httpTimeout })).token
+      response = (await oauth2.createToken({ refresh_token: tokens.refreshToken }).refresh({}, { timeout: httpTimeout })).token
     } catch (err) {
       throw translateIdpError(err, 'token')
     }

@@ -20,6 +20,11 @@ export interface StoredSession {
   provider: string
   /** With an idle timeout: when the session ends unless used again (ms since the epoch). */
   idleUntil?: number | undefined
+  /**
+   * Set while this session's refresh grant is at an IdP that did not answer within
+   * the HTTP time-out: until when (ms since the epoch) no other refresh is tried.
+   */
+  refreshPendingUntil?: number | undefined
 }
 
 declare module 'fastify' {

@@ -1,14 +1,15 @@
 // requireAuth when the refresh it needs fails. An IdP that is down (5xx) or slow
 // is the IdP's problem: 502 / 504, the session survives and works again once the
-// IdP is back. A refresh the IdP refuses (invalid_grant) ends the session: a
-// browser navigation is sent to log in again with its cookie cleared, an API
-// call gets 401.
+// IdP is back (after a 504, once the grant still at the IdP settled: 503 until
+// then). A refresh the IdP refuses (invalid_grant) ends the session: a browser
+// navigation is sent to log in again with its cookie cleared, an API call gets 401.
 import t from 'tap'
 import type { Test } from 'tap'
 import { expectLoggedIn, hitCallback, reachCallback, scriptToken, startAttack } from '../helpers/attack.js'
 import type { Attack } from '../helpers/attack.js'
 import type { BrowserResponse } from '../helpers/browser.js'
 import type { TokenScript } from '../helpers/hostile-op.js'
+import { until } from '../helpers/rotating-op.js'
 
 const HTML = { accept: 'text/html,application/xhtml+xml' }
 const JSON_ACCEPT = { accept: 'application/json' }
@@ -77,6 +78,12 @@ t.test('refresh slower than httpTimeout: 504 FST_OIDC_IDP_TIMEOUT, the session s
   t.same(attack.events.slice(1).map((e) => [e.type, e.reason]), [['refresh_failure', 'idp_timeout']])
 
   attack.refreshAnswer = undefined
+  const pending = await attack.browser.get(`${attack.baseUrl}/private`, JSON_ACCEPT)
+  t.equal(pending.status, 503, 'while the grant may still be at the IdP, no second one: 503')
+  t.equal(JSON.parse(pending.body).code, 'FST_OIDC_REFRESH_PENDING')
+  t.equal(refreshGrants(attack), 1)
+  // The grant's own time-out (5 × 300 ms) ends it: the IdP answered nothing, the back-off is over.
+  await until(() => attack.events.filter((e) => e.reason === 'idp_timeout').length === 2, 'the grant to be given up')
   t.equal((await attack.browser.get(`${attack.baseUrl}/private`, JSON_ACCEPT)).status, 200, 'works again once the IdP answers in time')
 })
 
