@@ -1,7 +1,6 @@
 // Start the dev OpenID Provider for one tap test, with one client for the
 // app under test, and stop it when the test ends.
 import { createServer } from 'node:net'
-import type { AddressInfo } from 'node:net'
 import { startDevIdp } from '../../example-app/dev-idp.js'
 import type { DevIdp, DevIdpClient, DevIdpOptions } from '../../example-app/dev-idp.js'
 
@@ -99,17 +98,33 @@ export async function startProvider (t: Teardownable, options: TestProviderOptio
   }
 }
 
+/** Ports handed out by this process, never handed out twice. */
+const handedOut = new Set<number>()
+
 /**
- * A port free on 127.0.0.1 right now (listen on 0, read it, close). Another
- * process could take it before you do; fine for tests on one machine.
+ * A port free on 127.0.0.1 right now, for a server that must know its URL
+ * before it listens. Picked at random below the ephemeral range (Linux
+ * 32768-60999, macOS 49152-65535): a port from `listen(0)` is an ephemeral
+ * one, which any outgoing connection of a parallel test may take before the
+ * server binds it (EADDRINUSE); ports below that range are only ever taken by
+ * another test picking the same number at the same moment.
  */
 export async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20000 + Math.floor(Math.random() * 12000)
+    if (handedOut.has(port)) continue
+    if (await canListen(port)) {
+      handedOut.add(port)
+      return port
+    }
+  }
+  throw new Error('freePort: no free port found in 20000-31999 after 50 attempts')
+}
+
+async function canListen (port: number): Promise<boolean> {
+  return await new Promise((resolve) => {
     const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo
-      server.close((err) => err ? reject(err) : resolve(port))
-    })
+    server.once('error', () => resolve(false))
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
   })
 }
