@@ -1,8 +1,9 @@
 // Real Redis deployments for the scale-out tests, started by the test itself
 // from the redis-server and redis-cli on PATH (the test fails, never skips,
 // when they are missing), each on free ports with its files in a temporary
-// directory, and stopped at teardown: a 3-master Redis Cluster, and a primary
-// with one replica watched by one Sentinel.
+// directory, and stopped at teardown: a 3-master Redis Cluster (optionally
+// with one replica of its first master), and a primary with one replica
+// watched by one Sentinel.
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -19,10 +20,15 @@ export interface Node {
   port: number
 }
 
-/** A redis-server process; `stop` kills it at once (as a crashed host). */
-interface Server {
+/**
+ * A redis-server process; `stop` kills it at once (as a crashed process: its
+ * connections are closed), `freeze` suspends it (SIGSTOP: as a host that stopped
+ * answering, its connections stay open and silent) until `stop`.
+ */
+export interface Server {
   port: number
   stop: () => Promise<void>
+  freeze: () => void
 }
 
 async function tempDir (t: Teardownable): Promise<string> {
@@ -73,7 +79,7 @@ async function startServer (t: Teardownable, port: number, args: string[]): Prom
   }
   t.teardown(stop)
   await Promise.race([failed, waitFor(`redis-server on port ${port}`, async () => await ping(port))])
-  return { port, stop }
+  return { port, stop, freeze: () => { child.kill('SIGSTOP') } }
 }
 
 const QUIET = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no']
@@ -81,29 +87,69 @@ const QUIET = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--pro
 export interface TestCluster {
   /** The seed nodes (every master). */
   nodes: Node[]
+  /** The masters' processes, in the order of `nodes`. */
+  masters: Server[]
+  /** With `replica: true`: the replica of the first master (`masters[0]`). */
+  replica?: Server | undefined
   /** `redis+cluster://h:p,h:p,h:p` */
   url: string
 }
 
-/** A Redis Cluster of three masters (no replicas), ready (`cluster_state:ok` on every node). */
-export async function startCluster (t: Teardownable): Promise<TestCluster> {
+export interface StartClusterOptions {
+  /** Add one replica to the first master, in sync before this resolves. Default false. */
+  replica?: boolean | undefined
+}
+
+/** A cluster node's `redis-server` on a free port (and a free bus port), its files in `dir`. */
+async function startClusterNode (t: Teardownable, dir: string): Promise<Server> {
+  const [port, bus] = [await freePort(), await freePort()]
+  return await startServer(t, port, [
+    '--port', String(port), ...QUIET, '--dir', dir, '--cluster-enabled', 'yes', '--cluster-port', String(bus),
+    '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--cluster-node-timeout', '2000',
+    // A replica may be promoted however long its link to the dead master has been down.
+    '--cluster-replica-validity-factor', '0'
+  ])
+}
+
+/**
+ * A Redis Cluster of three masters, ready (`cluster_state:ok` on every node);
+ * with `replica: true`, plus one replica of the first master, in sync and
+ * known to every master (so that it can be promoted when that master dies).
+ */
+export async function startCluster (t: Teardownable, options: StartClusterOptions = {}): Promise<TestCluster> {
   const dir = await tempDir(t)
-  const nodes: Node[] = []
-  for (let i = 0; i < 3; i++) {
-    const [port, bus] = [await freePort(), await freePort()]
-    await startServer(t, port, [
-      '--port', String(port), ...QUIET, '--dir', dir, '--cluster-enabled', 'yes', '--cluster-port', String(bus),
-      '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--cluster-node-timeout', '2000'
-    ])
-    nodes.push({ host: '127.0.0.1', port })
-  }
+  const masters: Server[] = []
+  for (let i = 0; i < 3; i++) masters.push(await startClusterNode(t, dir))
+  const nodes: Node[] = masters.map((m) => ({ host: '127.0.0.1', port: m.port }))
   await run('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `${n.host}:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'])
   const clients = await Promise.all(nodes.map(async (n) => await nodeClient(t, n.port)))
   await waitFor('cluster_state:ok', async () => {
     const infos = await Promise.all(clients.map(async (c) => await c.cluster('INFO')))
     return infos.every((info) => info.includes('cluster_state:ok'))
   })
-  return { nodes, url: `redis+cluster://${nodes.map((n) => `${n.host}:${n.port}`).join(',')}` }
+  const cluster: TestCluster = { nodes, masters, url: `redis+cluster://${nodes.map((n) => `${n.host}:${n.port}`).join(',')}` }
+  if (options.replica === true) cluster.replica = await addReplica(t, dir, clients)
+  return cluster
+}
+
+/** Starts a node and makes it a replica of the first of `masters` (`redis-cli --cluster add-node --cluster-slave`). */
+async function addReplica (t: Teardownable, dir: string, masters: Redis[]): Promise<Server> {
+  const replica = await startClusterNode(t, dir)
+  const master = masters[0]!
+  const masterId = String(await master.cluster('MYID'))
+  const masterPort = master.options.port!
+  await run('redis-cli', ['--cluster', 'add-node', `127.0.0.1:${replica.port}`, `127.0.0.1:${masterPort}`,
+    '--cluster-slave', '--cluster-master-id', masterId])
+  const client = await nodeClient(t, replica.port)
+  await waitFor(`the replica on port ${replica.port} to sync with ${masterPort}`, async () =>
+    (await client.info('replication')).includes('master_link_status:up'))
+  const replicaId = String(await client.cluster('MYID'))
+  await waitFor('every node to know the replica and see cluster_state:ok', async () => {
+    const views = await Promise.all([...masters, client].map(async (c) => [await c.cluster('NODES'), await c.cluster('INFO')] as const))
+    return views.every(([nodes, info]) => info.includes('cluster_state:ok') &&
+      String(nodes).split('\n').some((line) => line.startsWith(replicaId) && line.includes(` ${masterId} `) && line.includes('slave')))
+  })
+  return replica
 }
 
 export interface TestSentinel {
