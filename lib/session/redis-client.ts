@@ -6,6 +6,9 @@ export interface RedisConnectionSettings {
   commandTimeout: number
 }
 
+/** How often a Cluster client reloads its slot map, milliseconds (ioredis 4's default; ioredis 5 has none). */
+const CLUSTER_SLOTS_REFRESH_MS = 5000
+
 /** An `ioredis` client for a store URL (a `Cluster` for `redis+cluster://`). */
 export function createRedisClient (target: RedisTarget, settings: RedisConnectionSettings): Redis | Cluster {
   const base: RedisOptions = {
@@ -21,6 +24,10 @@ export function createRedisClient (target: RedisTarget, settings: RedisConnectio
       enableOfflineQueue: false,
       clusterRetryStrategy: (attempt) => Math.min(attempt * 100, 2000),
       slotsRefreshTimeout: settings.commandTimeout,
+      // Reload the slot map every few seconds: a master that stops answering without closing its
+      // connections (host down, partition) only makes commands time out, which neither closes the
+      // connection nor brings a MOVED, so nothing else would move its slots to the promoted replica.
+      slotsRefreshInterval: CLUSTER_SLOTS_REFRESH_MS,
       redisOptions: { ...base, username: target.username, password: target.password, ...(target.tls ? { tls: {} } : {}) },
       // TLS endpoints of managed clusters (ElastiCache, Memorystore) present a certificate for the host name, not the node IPs.
       ...(target.tls ? { dnsLookup: (address, callback) => callback(null, address) } : {})

@@ -70,8 +70,10 @@ return 0`
  *
  * @example
  * await app.register(fastifyOidc, { sessionStore: new RedisStore({ url: 'redis://127.0.0.1:6379' }) })
- * // a Cluster client of the app's own (waited for at register()):
- * const client = new Cluster([{ host: 'redis-0', port: 6379 }], { enableOfflineQueue: false })
+ * // a Cluster client of the app's own (waited for at register()); the slot map reload and the
+ * // command time-out let it follow a failover away from a master that went silent:
+ * const client = new Cluster([{ host: 'redis-0', port: 6379 }],
+ *   { enableOfflineQueue: false, slotsRefreshInterval: 5000, redisOptions: { commandTimeout: 2000 } })
  * await app.register(fastifyOidc, { sessionStore: new RedisStore({ client, prefix: 'shop:' }) })
  */
 export class RedisStore implements SessionStore, SessionStoreCapabilities {
