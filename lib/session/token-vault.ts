@@ -18,6 +18,12 @@ export interface StoredSession {
   v: 1
   sealed: string
   provider: string
+  /**
+   * How many times this session's token set was written (1 at login, one more at
+   * each refresh or re-seal): a request that loaded an older one cannot write it
+   * back over a newer one (see `TombstoneStore.set`).
+   */
+  gen?: number | undefined
   /** With an idle timeout: when the session ends unless used again (ms since the epoch). */
   idleUntil?: number | undefined
   /**
@@ -147,7 +153,8 @@ export class TokenVault {
   async write (request: FastifyRequest, payload: SessionPayload): Promise<StoredSession> {
     const sessionId = request.session.sessionId
     const sealed = await this.seal(payload, sessionId)
-    const stored: StoredSession = { v: 1, sealed, provider: payload.provider, ...(this.#idleMs > 0 ? { idleUntil: Date.now() + this.#idleMs } : {}) }
+    const gen = (request.session.oidc?.gen ?? 0) + 1
+    const stored: StoredSession = { v: 1, sealed, provider: payload.provider, gen, ...(this.#idleMs > 0 ? { idleUntil: Date.now() + this.#idleMs } : {}) }
     // Rewriting a logged-in session (not a login, whose regenerated session holds nothing yet).
     if (request.session.oidc !== undefined) keepExpiry(request)
     request.session.set('oidc', stored)

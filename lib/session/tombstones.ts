@@ -19,6 +19,11 @@ function unavailable (err: unknown): unknown {
  *   when it answers. Destroyed ids are remembered, in this process, for as long
  *   as the session could have lived (the Redis store also keeps them for every
  *   instance);
+ * - a session's token set only moves forward: a request writing the session
+ *   with an older token set than the store holds (it loaded the session before
+ *   a refresh elsewhere) keeps the newer one (`StoredSession.gen`; one read
+ *   before each write, and writes happen only at login, refresh, idle-deadline
+ *   moves and the app's own changes);
  * - a failing store answers `FST_OIDC_SESSION_STORE_UNAVAILABLE` (503).
  */
 export class TombstoneStore implements SessionStore {
@@ -35,7 +40,23 @@ export class TombstoneStore implements SessionStore {
       callback()
       return
     }
-    this.#inner.set(sessionId, session, (err) => callback(unavailable(err)))
+    const gen = session.oidc?.gen
+    if (gen === undefined) {
+      this.#inner.set(sessionId, session, (err) => callback(unavailable(err)))
+      return
+    }
+    // A request that loaded the session before a refresh (or re-seal) saved a newer token set, and
+    // changed something else (its idle deadline, the app's own data), writes that change with the
+    // newer token set: never the older one (with rotating refresh tokens the IdP has revoked it).
+    this.#inner.get(sessionId, (err, current) => {
+      if (err != null) {
+        callback(unavailable(err))
+        return
+      }
+      const newer = current?.oidc
+      if (newer?.gen !== undefined && newer.gen > gen) session.oidc = newer
+      this.#inner.set(sessionId, session, (err) => callback(unavailable(err)))
+    })
   }
 
   get (sessionId: string, callback: GetCallback): void {

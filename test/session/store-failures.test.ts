@@ -28,3 +28,16 @@ t.test('reasonOf: the reason of a plugin error, else the fallback — also for t
   t.equal(reasonOf(undefined, 'f'), 'f')
   t.equal(reasonOf({ reason: 42 }, 'f'), 'f')
 })
+
+t.test('a write of a session with a token set reads the stored one first: a failing read is a 503 and nothing is written', async (t) => {
+  let writes = 0
+  const readsFail = { ...failing, set: (_id: string, _s: Session, cb: (err?: unknown) => void) => { writes++; cb() } }
+  const store = new TombstoneStore(readsFail, 60_000)
+  const session = { oidc: { v: 1, sealed: 'x', provider: 'default', gen: 2 } } as unknown as Session
+  const err = await new Promise((resolve) => store.set('id-3', session, resolve)) as { code: string, reason: string }
+  t.match(err, { code: 'FST_OIDC_SESSION_STORE_UNAVAILABLE', reason: 'session_store_error' })
+  t.equal(writes, 0, 'nothing written')
+  const plain = await new Promise((resolve) => store.set('id-4', { cart: [] } as unknown as Session, resolve))
+  t.equal(plain, undefined, 'a session without a token set is written without a read')
+  t.equal(writes, 1)
+})
