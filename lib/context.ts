@@ -7,6 +7,7 @@ import type { Runtime } from './runtime.js'
 import { RefreshFlight, type RefreshResult } from './refresh-flight.js'
 import { pendingUntil, refreshPendingError } from './session/refresh-pending.js'
 import { copyJson } from './tokens/access-token.js'
+import { stepUpKey } from './tokens/step-up.js'
 import type { Flight } from './tokens/single-flight.js'
 import { identityOf, keepExpiry, type SessionPayload } from './session/token-vault.js'
 import type { OidcClaims, OidcLoginResult, OidcRequestContext } from './contract.js'
@@ -78,7 +79,7 @@ export class RequestContext implements OidcRequestContext {
     const { tokens, claims, provider } = result
     const entry = providers.get(provider)
     if (entry === undefined) throw new OidcUnknownProviderError(JSON.stringify(String(provider).slice(0, 40)))
-    const payload: SessionPayload = { tokens, claims, provider }
+    const payload: SessionPayload = { tokens, claims, provider, ...(result.stepUp === undefined ? {} : { stepUp: { key: stepUpKey(result.stepUp), at: Date.now() } }) }
     try {
       await request.session.regenerate()
       await vault.write(request, payload)

@@ -26,6 +26,12 @@ export interface OidcLoginResult {
   /** The same-origin path the login was started for. */
   returnTo: string
   provider: string
+  /**
+   * What the login asked for (`acr_values`, `max_age`) and the ID token was checked
+   * to satisfy: `login(result)` remembers it, so a guard that still finds the
+   * session short right after answers 403 `FST_OIDC_STEP_UP_FAILED` instead of looping.
+   */
+  stepUp?: { acr?: readonly string[] | undefined, maxAge?: number | undefined } | undefined
 }
 
 /** `request.oidc`. */

@@ -74,6 +74,24 @@ export const OidcCrossOriginError = createError('FST_OIDC_CROSS_ORIGIN_REQUEST',
 export const OidcNoRefreshTokenError = createError('FST_OIDC_NO_REFRESH_TOKEN', 'The session holds no refresh token', 401)
 export const OidcRefreshFailedError = createError('FST_OIDC_REFRESH_FAILED', 'The session could not be refreshed: %s', 401)
 
+// Step-up authentication (`acr` / `maxAge` of requireAuth and requireBearer; RFC 9470)
+/**
+ * The caller is signed in, but the route asks for a stronger (`acr`) or more recent
+ * (`maxAge`) authentication than theirs: an API request gets this 401 with
+ * `WWW-Authenticate: Bearer error="insufficient_user_authentication", acr_values="…", max_age=…`
+ * (a browser navigation is sent through login instead).
+ */
+export const OidcStepUpRequiredError = createError('FST_OIDC_STEP_UP_REQUIRED', 'A stronger or more recent authentication is required: %s', 401)
+/**
+ * A login that asked for `acr_values` / `max_age` came back without them (the IdP
+ * ignored the request, gave a lower `acr`, an old, missing or future `auth_time`),
+ * or a step-up login just made still does not satisfy the route: never a second
+ * round trip to the IdP. The message says what was asked and what came back.
+ */
+export const OidcStepUpFailedError = createError('FST_OIDC_STEP_UP_FAILED', 'The login did not give the authentication asked for: asked for %s; got %s', 403)
+/** A step-up login of a signed-in user came back for another user: refused, the session is kept as it was. */
+export const OidcStepUpSubjectError = createError('FST_OIDC_STEP_UP_SUBJECT_MISMATCH', 'The step-up login was made by another user than the one signed in: the session is kept as it was', 403)
+
 // Downstream forwarding (request.oidc.fetch / forwardHeaders)
 /**
  * The application asked to send the user's access token to a URL whose origin is

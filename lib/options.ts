@@ -18,6 +18,18 @@ export interface RequireAuthOptions {
   claims?: ((claims: OidcClaims) => boolean) | undefined
   /** How the caller may authenticate. Default `['session']`. */
   accept?: Array<'session' | 'bearer' | 'basic'> | undefined
+  /**
+   * Step-up: the `acr` values accepted (any one). A session whose ID token's `acr` is
+   * not among them is sent through login with `acr_values` (a browser navigation) or
+   * answered 401 `FST_OIDC_STEP_UP_REQUIRED` with the RFC 9470 challenge (anything else).
+   */
+  acr?: string[] | undefined
+  /**
+   * Step-up: seconds since the user last authenticated (`auth_time`), at most (plus the
+   * clock tolerance). An older login is sent through login with `max_age`, or answered
+   * 401 `FST_OIDC_STEP_UP_REQUIRED` with the RFC 9470 challenge.
+   */
+  maxAge?: number | undefined
 }
 
 /** Options of the relying-party plugin. Every option also has an `OIDC_*` env var; options win. */

@@ -31,6 +31,10 @@ const EXPECTED_ERRORS: Record<string, [string, number]> = {
   OidcSessionStoreError: ['FST_OIDC_SESSION_STORE_UNAVAILABLE', 503],
   OidcRefreshPendingError: ['FST_OIDC_REFRESH_PENDING', 503],
   OidcRefreshFailedError: ['FST_OIDC_REFRESH_FAILED', 401],
+  // Step-up authentication (RFC 9470)
+  OidcStepUpRequiredError: ['FST_OIDC_STEP_UP_REQUIRED', 401],
+  OidcStepUpFailedError: ['FST_OIDC_STEP_UP_FAILED', 403],
+  OidcStepUpSubjectError: ['FST_OIDC_STEP_UP_SUBJECT_MISMATCH', 403],
   // Downstream forwarding
   OidcDownstreamOriginDeniedError: ['FST_OIDC_DOWNSTREAM_ORIGIN_DENIED', 500],
   OidcDownstreamUnauthorizedError: ['FST_OIDC_DOWNSTREAM_UNAUTHORIZED', 401],

@@ -1,14 +1,17 @@
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
-import { OidcBearerMissingError, OidcConfigError, OidcInsufficientScopeError, type OidcError } from '../errors.js'
+import { OidcBearerMissingError, OidcConfigError, OidcInsufficientScopeError, OidcStepUpRequiredError, type OidcError } from '../errors.js'
 import { BearerContext, type BearerAuthenticator, type BearerForwarding } from '../resource-server/context.js'
 import type { BearerVerifier } from '../tokens/verified-bearer.js'
 import type { RequireBearerOptions } from '../resource-server/types.js'
 import { extractBearerToken } from '../tokens/bearer-token.js'
+import { checkStepUp, describeRequirement, stepUpChallenge, stepUpShortfall, type StepUpRequirement, type StepUpShortfall } from '../tokens/step-up.js'
 
 export interface RequireBearerSettings {
   /** The `realm` of every challenge (quotable). */
   realm: string
   rolesClaim: string
+  /** Seconds of clock skew accepted on `auth_time` (step-up). */
+  clockTolerance: number
   /** Where a verified caller's token may be relayed (`request.oidc.fetch`); none: nowhere. */
   forwarding?: Omit<BearerForwarding, 'incoming'> | undefined
 }
@@ -27,7 +30,14 @@ const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/
 /** RFC 6750 3: `error_description` holds %x20-21 / %x23-5B / %x5D-7E only. */
 const quotable = (text: string): string => text.replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, "'")
 
+/** The step-up refusal of a caller: 401 `FST_OIDC_STEP_UP_REQUIRED`, carrying what its challenge names. */
+export function stepUpRequired (requirement: StepUpRequirement, shortfall: StepUpShortfall): OidcError {
+  return Object.assign(new OidcStepUpRequiredError(describeRequirement(requirement)), { stepUp: { requirement, shortfall } })
+}
+
 function challengeOf (err: OidcError, realm: string, scopes: string[]): string {
+  const { stepUp } = err as { stepUp?: { requirement: StepUpRequirement, shortfall: StepUpShortfall } }
+  if (stepUp !== undefined) return stepUpChallenge(stepUp.requirement, stepUp.shortfall, realm)
   const error = ERROR_ATTRIBUTES.get(err.code)
   if (error === undefined) return `Bearer realm="${realm}"`
   const scope = error === 'insufficient_scope' ? `, scope="${scopes.join(' ')}"` : ''
@@ -57,16 +67,19 @@ export function bearerRefusal (reply: FastifyReply, err: unknown, realm: string,
 /**
  * The bearer half of the guards, shared by `requireBearer` and `requireAuth({
  * accept: ['bearer'] })`: extracts the token (header only), verifies it, checks
- * every required scope (403 `insufficient_scope`) and makes `request.oidc` the
- * token's caller for this request.
+ * every required scope (403 `insufficient_scope`), then the step-up requirement
+ * on its `acr` / `auth_time` claims (401 `insufficient_user_authentication`, RFC 9470),
+ * and makes `request.oidc` the token's caller for this request.
  */
 export function createBearerAuthenticator (verifier: BearerVerifier, settings: RequireBearerSettings): BearerAuthenticator {
-  return async function authenticateBearer (request, reply, scopes) {
+  return async function authenticateBearer (request, reply, scopes, stepUp) {
     try {
       const token = extractBearerToken(request)
       if (token === undefined) return undefined
       const verified = await verifier.verify(token)
       if (!scopes.every((s) => verified.scopes.includes(s))) throw new OidcInsufficientScopeError()
+      const shortfall = stepUp === undefined ? undefined : stepUpShortfall(verified.claims, stepUp, settings.clockTolerance)
+      if (shortfall !== undefined) throw stepUpRequired(stepUp!, shortfall)
       const forwarding = settings.forwarding === undefined ? undefined : { ...settings.forwarding, incoming: request.headers }
       const caller = new BearerContext(verified, token, settings.rolesClaim, forwarding)
       // An own property: shadows the request decorator, whichever plugin defined it.
@@ -81,20 +94,24 @@ export function createBearerAuthenticator (verifier: BearerVerifier, settings: R
 /**
  * `fastify.requireBearer(options)`: a `preHandler` that lets a request through
  * only with a valid bearer access token (RFC 6750) granting every required
- * scope, then sets `request.oidc` to the token's caller. Refusals are thrown as
- * coded errors with their headers already set on the reply, so they reach the
- * client through the default and the application's own error handlers:
- * 401 `Bearer realm` (no token), 401 `invalid_token`, 403 `insufficient_scope`,
- * 400 `invalid_request`, 503 with `Retry-After` (keys or introspection unreachable).
+ * scope — and, with `acr` / `maxAge`, carrying an acceptable `acr` and an
+ * `auth_time` recent enough (RFC 9470) — then sets `request.oidc` to the token's
+ * caller. Refusals are thrown as coded errors with their headers already set on
+ * the reply, so they reach the client through the default and the application's
+ * own error handlers: 401 `Bearer realm` (no token), 401 `invalid_token`, 403
+ * `insufficient_scope`, 401 `insufficient_user_authentication` with `acr_values` /
+ * `max_age`, 400 `invalid_request`, 503 with `Retry-After` (keys or introspection unreachable).
  *
  * @example
  * fastify.get('/reviews', { preHandler: fastify.requireBearer({ scopes: ['reviews:read'] }) }, handler)
+ * fastify.post('/payments', { preHandler: fastify.requireBearer({ acr: ['urn:example:mfa'], maxAge: 300 }) }, handler)
  */
 export function createRequireBearer (authenticate: BearerAuthenticator, realm: string) {
   return function requireBearer (options: RequireBearerOptions = {}): preHandlerAsyncHookHandler {
     const scopes = checkScopes(options.scopes ?? [], 'requireBearer')
+    const stepUp = checkStepUp(options, 'requireBearer')
     return async function oidcRequireBearer (request: FastifyRequest, reply: FastifyReply): Promise<void> {
-      const caller = await authenticate(request, reply, scopes)
+      const caller = await authenticate(request, reply, scopes, stepUp)
       if (caller === undefined) throw bearerRefusal(reply, new OidcBearerMissingError(), realm)
     }
   }

@@ -12,6 +12,7 @@ import { randomToken, type LoginTransaction, type RetryLogin, type TransactionCo
 import { userClaims, verifyIdToken } from '../tokens/id-token.js'
 import { verifyLogoutToken, type LogoutRequest } from '../tokens/logout-token.js'
 import { parseTokenResponse } from '../tokens/token-response.js'
+import { checkLoginStepUp, parseStepUpParams, type StepUpRequirement } from '../tokens/step-up.js'
 import type { AuthorizeParams, OidcClient } from './types.js'
 import type { OidcClaims, OidcLoginResult, OidcTokenSet } from '../contract.js'
 import { isOAuthErrorCode, oauthErrorOf, translateIdpError, withReason } from '../idp-errors.js'
@@ -100,8 +101,11 @@ export class ProviderClient implements OidcClient {
     const redirectUri = this.#redirectUri(params.redirectUri)
     const { oauth2 } = connection.current()
     const extra = Object.fromEntries(Object.entries(params.extra ?? {}).filter(([name]) => !RESERVED.has(name)))
-    // A max_age the plugin could not enforce (not whole seconds) is not asked for.
-    if (extra['max_age'] !== undefined && !/^\d{1,9}$/.test(extra['max_age'])) delete extra['max_age']
+    // A max_age or acr_values the plugin could not enforce (not whole seconds, not acr values) is not asked for.
+    const { acr, maxAge } = parseStepUpParams(extra['acr_values'], extra['max_age'])
+    if (maxAge === undefined) delete extra['max_age']
+    if (acr === undefined) delete extra['acr_values']
+    else extra['acr_values'] = acr.join(' ')
     // An OpenID Connect request always carries the openid scope (OIDC Core 3.1.2.1); GitHub's scopes are its own.
     if (extra['scope'] !== undefined && !provider.oauth2Only) extra['scope'] = withOpenid(extra['scope'])
     const transaction: LoginTransaction = {
@@ -111,7 +115,9 @@ export class ProviderClient implements OidcClient {
       returnTo: safeReturnTo(params.returnTo, config.baseUrl),
       provider: this.name
     }
-    if (extra['max_age'] !== undefined) transaction.maxAge = Number(extra['max_age'])
+    if (maxAge !== undefined) transaction.maxAge = maxAge
+    if (acr !== undefined) transaction.acr = [...acr]
+    if (typeof params.subject === 'string') transaction.subject = params.subject
     if (extra['scope'] !== undefined) transaction.scope = extra['scope']
     if (redirectUri !== provider.redirectUri) transaction.redirectUri = redirectUri
     const url = oauth2.authorizeURL({
@@ -167,12 +173,16 @@ export class ProviderClient implements OidcClient {
       throw translateIdpError(err, 'token')
     }
     const tokens = this.#tokens(response, { requestedScope: transaction.scope ?? provider.scope })
-    const done = (claims: OidcClaims): OidcLoginResult => ({ tokens, claims, returnTo: transaction.returnTo, provider: this.name })
+    const done = (claims: OidcClaims, stepUp: StepUpRequirement | undefined): OidcLoginResult =>
+      ({ tokens, claims, returnTo: transaction.returnTo, provider: this.name, ...(stepUp === undefined ? {} : { stepUp }) })
+    const { clockTolerance } = this.#deps.config
     // GitHub: no ID token; the user is who its API says the access token belongs to.
-    if (provider.oauth2Only) return done(await this.userinfo(tokens.accessToken))
+    if (provider.oauth2Only) return await this.userinfo(tokens.accessToken).then((user) => done(user, checkLoginStepUp(user, transaction, clockTolerance)))
     if (tokens.idToken === undefined) throw withReason(new OidcIdpResponseError('the token response has no id_token'), 'token_error')
-    const claims = await this.#verify(tokens, transaction.nonce, transaction.maxAge)
-    return done(provider.fetchUserinfo ? withUserinfo(claims, await this.userinfo(tokens)) : claims)
+    const claims = await this.#verify(tokens, transaction.nonce)
+    // What the login asked for (acr_values, max_age, the signed-in user's sub): the ID token's own claims say.
+    const stepUp = checkLoginStepUp(claims, transaction, clockTolerance)
+    return done(provider.fetchUserinfo ? withUserinfo(claims, await this.userinfo(tokens)) : claims, stepUp)
   }
 
   /**
@@ -270,7 +280,7 @@ export class ProviderClient implements OidcClient {
     return withReason(new OidcIdpError(description === '' ? code : `${code}: ${description}`), 'idp_error')
   }
 
-  async #verify (tokens: OidcTokenSet, nonce: string | undefined, maxAuthAge?: number): Promise<OidcClaims> {
+  async #verify (tokens: OidcTokenSet, nonce: string | undefined): Promise<OidcClaims> {
     const { config, connection } = this.#deps
     const { keys, algorithms, info } = connection.current()
     return userClaims(await verifyIdToken(tokens.idToken!, {
@@ -281,7 +291,6 @@ export class ProviderClient implements OidcClient {
       algorithms,
       clockTolerance: config.clockTolerance,
       ...(nonce === undefined ? {} : { nonce }),
-      ...(maxAuthAge === undefined ? {} : { maxAuthAge }),
       accessToken: tokens.accessToken
     }))
   }

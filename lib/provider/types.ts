@@ -46,8 +46,14 @@ export interface AuthorizeParams {
   /**
    * Extra authorization request parameters (`prompt`, `login_hint`, `acr_values`, `max_age`…).
    * The protocol's own (`response_type`, `client_id`, `redirect_uri`, `state`, `nonce`,
-   * `code_challenge`, `code_challenge_method`) cannot be overridden. With `max_age`,
-   * the ID token's `auth_time` is checked.
+   * `code_challenge`, `code_challenge_method`) cannot be overridden. With `max_age`
+   * (whole seconds), the ID token's `auth_time` must be within it; with `acr_values`,
+   * its `acr` must be one of them: otherwise the callback answers 403 `FST_OIDC_STEP_UP_FAILED`.
    */
   extra?: Record<string, string> | undefined
+  /**
+   * A step-up of a signed-in user: the `sub` the login must come back for (another
+   * user's login is refused with 403 `FST_OIDC_STEP_UP_SUBJECT_MISMATCH`, nothing stored).
+   */
+  subject?: string | undefined
 }

@@ -5,6 +5,7 @@ import { forwardFetch, forwardHeaders, type Forwarding } from '../downstream.js'
 import { OidcDownstreamOriginDeniedError, OidcUnauthenticatedError } from '../errors.js'
 import { copyJson } from '../tokens/access-token.js'
 import type { OidcClaims, OidcRequestContext } from '../contract.js'
+import type { StepUpRequirement } from '../tokens/step-up.js'
 import type { VerifiedBearer } from '../tokens/verified-bearer.js'
 
 /** Where a verified caller's own token may be relayed: the allow-list, and the request's headers (tracing). */
@@ -103,8 +104,11 @@ export class BearerContext implements OidcRequestContext {
   }
 }
 
-/** Verifies a request's bearer token: the caller, `undefined` when it sent none, or a thrown refusal with its headers set. */
-export type BearerAuthenticator = (request: FastifyRequest, reply: FastifyReply, scopes: string[]) => Promise<BearerContext | undefined>
+/**
+ * Verifies a request's bearer token against the scopes and the step-up requirement: the
+ * caller, `undefined` when it sent none, or a thrown refusal with its headers set.
+ */
+export type BearerAuthenticator = (request: FastifyRequest, reply: FastifyReply, scopes: string[], stepUp?: StepUpRequirement) => Promise<BearerContext | undefined>
 
 /** `request.oidc` until `requireBearer` succeeds. */
 export const anonymousBearer = new BearerContext(null, undefined, 'roles')

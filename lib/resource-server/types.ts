@@ -64,6 +64,16 @@ export interface OidcResourceServerOptions {
 export interface RequireBearerOptions {
   /** Scopes the access token must have been granted (all of them); otherwise 403 `insufficient_scope`. */
   scopes?: string[] | undefined
+  /**
+   * Step-up (RFC 9470): the `acr` values accepted (any one); a token whose `acr` claim is
+   * not among them gets 401 `Bearer error="insufficient_user_authentication", acr_values="…"`.
+   */
+  acr?: string[] | undefined
+  /**
+   * Step-up (RFC 9470): seconds since the user authenticated (the token's `auth_time`), at
+   * most (plus the clock tolerance); otherwise 401 `insufficient_user_authentication`, `max_age=…`.
+   */
+  maxAge?: number | undefined
 }
 
 declare module 'fastify' {

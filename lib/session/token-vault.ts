@@ -11,6 +11,8 @@ export interface SessionPayload {
   tokens: OidcTokenSet
   claims: OidcClaims
   provider: string
+  /** Set by a login that asked for a step-up: which requirement (`stepUpKey`) and when (ms since the epoch). */
+  stepUp?: { key: string, at: number } | undefined
 }
 
 /** What `request.session.oidc` holds: no token and no claim is readable. */

@@ -12,8 +12,12 @@ export interface LoginTransaction {
   codeVerifier: string
   returnTo: string
   provider: string
-  /** `max_age` sent with the authorization request, seconds. */
+  /** `max_age` sent with the authorization request, seconds: the ID token's `auth_time` must be within it. */
   maxAge?: number | undefined
+  /** `acr_values` sent with the authorization request: the ID token's `acr` must be one of them. */
+  acr?: string[] | undefined
+  /** A step-up of a signed-in user: the `sub` the login must come back for. */
+  subject?: string | undefined
   /** The app's own redirect URI (`redirectUris`), when the login was not started for the built-in callback. */
   redirectUri?: string | undefined
   /** The scope requested when `extra` replaced the configured one (RFC 6749 5.1: the granted scope when the answer names none). */

@@ -21,8 +21,6 @@ export interface IdTokenChecks {
   clockTolerance: number
   /** The nonce sent in the authorization request; `undefined` for refreshed ID tokens. */
   nonce?: string | undefined
-  /** The `max_age` sent in the authorization request: `auth_time` is then required and checked. */
-  maxAuthAge?: number | undefined
   /** The access token issued alongside, checked against `at_hash` when that claim is present. */
   accessToken?: string | undefined
 }
@@ -54,10 +52,11 @@ function sameString (a: string, b: string): boolean {
  * Validates an ID token (OIDC Core 3.1.3.7) in a fixed order: the header
  * algorithm (never `none`, HMAC only when configured), the signature against
  * the JWKS, then `iss`, `aud`, `exp`, `iat` (not in the future beyond the
- * tolerance, and not older than a login may take), `sub`, `azp`, `nonce`,
- * `auth_time` (when `max_age` was requested) and `at_hash`. Resolves to the claims.
+ * tolerance, and not older than a login may take), `sub`, `azp`, `nonce` and
+ * `at_hash`. Resolves to the claims.
  *
- * It does NOT check `acr` or `amr`: an app that asks for them checks the claims.
+ * It does NOT check `acr`, `amr` nor `auth_time`: what a login asked for
+ * (`acr_values`, `max_age`) is checked on the claims afterwards (`stepUpShortfall`).
  */
 export async function verifyIdToken (idToken: string, checks: IdTokenChecks): Promise<OidcClaims> {
   let alg: unknown
@@ -93,11 +92,6 @@ export async function verifyIdToken (idToken: string, checks: IdTokenChecks): Pr
   const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud]
   if (audiences.length > 1 && payload['azp'] === undefined) throw reject('azp', 'several audiences and no azp')
   if (payload['azp'] !== undefined && payload['azp'] !== checks.clientId) throw reject('azp', 'azp is not this client')
-  if (checks.maxAuthAge !== undefined) {
-    const authTime = payload['auth_time']
-    if (typeof authTime !== 'number') throw reject('auth_time', 'max_age was requested and auth_time is missing')
-    if (authTime < now - checks.maxAuthAge - checks.clockTolerance) throw reject('auth_time', 'the authentication is older than max_age')
-  }
   if (checks.nonce !== undefined) {
     if (typeof payload['nonce'] !== 'string' || !sameString(payload['nonce'], checks.nonce)) throw reject('nonce', 'the nonce does not match')
   }
