@@ -28,6 +28,7 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { randomBytes } from 'node:crypto'
 import { exportJWK, generateKeyPair } from 'jose'
+import { acrConfiguration, authenticationClaims, issueRequestedAcr } from './dev-idp-acr.js'
 import type {
   Account,
   ClientMetadata,
@@ -97,6 +98,13 @@ export interface DevIdpOptions {
    * real IdPs issue (the benchmark does). Default none.
    */
   extraAccessTokenClaims?: Record<string, unknown>
+  /**
+   * Authentication levels (`acr`) this IdP supports, the default first: ID tokens and
+   * JWT access tokens then carry `acr` (and access tokens `auth_time`). A login gets
+   * the first requested `acr_values` entry it supports, else the default; a request
+   * for an `acr` the session lacks asks the user to log in again. Default none.
+   */
+  acrValues?: string[]
 }
 
 export interface LogEntry {
@@ -180,7 +188,8 @@ export async function startDevIdp (options: DevIdpOptions): Promise<DevIdp> {
   const refreshTokenTtl = options.refreshTokenTtl ?? 14 * 24 * 3600
   const jwtAt = options.jwtAccessTokens
 
-  const { default: Provider, errors } = await quietly(quiet, () => import('oidc-provider'))
+  const { default: Provider, errors, interactionPolicy } = await quietly(quiet, () => import('oidc-provider'))
+  const acrValues = options.acrValues
 
   // Listen first: the issuer must contain the port, which is only known now.
   // Nobody knows the port before this function returns, so no request can
@@ -210,6 +219,8 @@ export async function startDevIdp (options: DevIdpOptions): Promise<DevIdp> {
     if (c.backchannel_logout_uri !== undefined) metadata.backchannel_logout_uri = c.backchannel_logout_uri
     if (c.backchannel_logout_session_required !== undefined) metadata.backchannel_logout_session_required = c.backchannel_logout_session_required
     if (c.id_token_signed_response_alg !== undefined) metadata.id_token_signed_response_alg = c.id_token_signed_response_alg
+    // With levels, every ID token says which one and when (as Keycloak, Entra ID, Okta do), asked for or not.
+    if (acrValues !== undefined) Object.assign(metadata, { default_acr_values: acrValues, require_auth_time: true })
     return metadata
   })
 
@@ -229,7 +240,10 @@ export async function startDevIdp (options: DevIdpOptions): Promise<DevIdp> {
   const configuration: Configuration = {
     clients,
     jwks: { keys: await signingKeys() },
-    ...(options.extraAccessTokenClaims === undefined ? {} : { extraTokenClaims: async () => options.extraAccessTokenClaims }),
+    ...(options.extraAccessTokenClaims === undefined && acrValues === undefined
+      ? {}
+      : { extraTokenClaims: async (ctx) => ({ ...options.extraAccessTokenClaims, ...(acrValues === undefined ? {} : authenticationClaims(ctx)) }) }),
+    ...(acrValues === undefined ? {} : acrConfiguration(acrValues, interactionPolicy)),
     findAccount,
     conformIdTokenClaims: false,
     claims: {
@@ -311,6 +325,7 @@ export async function startDevIdp (options: DevIdpOptions): Promise<DevIdp> {
   }
 
   const provider = await quietly(quiet, () => new Provider(issuer, configuration))
+  if (acrValues !== undefined) issueRequestedAcr(provider, acrValues)
 
   const log: LogEntry[] = []
   provider.use(async (ctx, next) => {

@@ -37,6 +37,11 @@ app.get('/me', { preHandler: app.requireAuth({ roles: ['admin'], scopes: ['read'
   return request.oidc.user?.sub
 })
 expectError(app.requireAuth({ accept: ['cookie'] }))
+// Step-up: acceptable acr values and the most seconds since auth_time.
+expectType<preHandlerAsyncHookHandler>(app.requireAuth({ acr: ['urn:example:mfa'], maxAge: 300 }))
+expectType<preHandlerAsyncHookHandler>(app.requireAuth({ accept: ['session', 'bearer'], acr: undefined, maxAge: undefined }))
+expectError(app.requireAuth({ acr: 'urn:example:mfa' }))
+expectError(app.requireAuth({ maxAge: '300' }))
 
 const client = app.oidc.client()
 expectType<OidcClient>(client)
@@ -62,6 +67,8 @@ expectError(app.register(oidcResourceServer, { audience: 42 }))
 expectType<preHandlerAsyncHookHandler>(app.requireBearer({ scopes: ['reviews:read'] }))
 expectType<preHandlerAsyncHookHandler>(app.requireBearer())
 expectError(app.requireBearer({ scopes: 'reviews:read' }))
+expectType<preHandlerAsyncHookHandler>(app.requireBearer({ scopes: ['pay'], acr: ['urn:example:mfa'], maxAge: 300 }))
+expectError(app.requireBearer({ maxAge: '300' }))
 app.get('/reviews', { preHandler: app.requireBearer() }, async (request) => {
   expectType<'session' | 'bearer' | 'basic' | null>(request.oidc.via)
   expectType<string[]>(request.oidc.scopes)
