@@ -16,6 +16,7 @@ export interface OidcAuditEvent {
   reason?: string | undefined
   /** Basic authentication: the username given, encoded so that it cannot forge a log line. */
   username?: string | undefined
+  /** The client's address (`request.ip`), encoded and cut to 200 characters like `username`. */
   ip: string
   requestId: string
   /** The route's URL pattern (`/api/stock`), or the path when no route matched. */
@@ -51,7 +52,8 @@ export function createAudit (onAudit?: (event: OidcAuditEvent) => void): Audit {
       at: new Date().toISOString(),
       ...rest,
       ...(username === undefined ? {} : { username: encodeForLog(username) }),
-      ip: request.ip,
+      // With trustProxy the address is what X-Forwarded-For says: encoded and cut like a username.
+      ip: encodeForLog(request.ip),
       requestId: String(request.id),
       route: String(request.routeOptions.url)
     }

@@ -30,6 +30,8 @@ t.test('Redis: 100 failures with 14 KB X-Forwarded-For values leave only short, 
     }))
     t.same(statuses, Array(10).fill(401))
   }
+  t.equal(app.events.length, 100)
+  t.ok(app.events.every((e) => e.ip.length <= 200), 'the audit events carry the forwarded address cut to 200 characters')
   const keys = [...(await dump(await redisClient(t), prefix)).keys()]
   t.equal(keys.filter((k) => k.includes('basic-ip:')).length, 100, 'one counter per address')
   t.equal(keys.filter((k) => k.includes('basic-user:')).length, 100, 'one counter per user')
