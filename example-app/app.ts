@@ -85,7 +85,9 @@ export async function buildExampleApp (
   }))
 
   // The audit trail, for admins (the embedded IdP's "admin" user, or the "auditor" account with Basic).
-  app.get('/admin/audit', { preHandler: app.requireAuth({ accept: ['session', 'basic'], roles: ['admin'] }) }, async (request, reply) => {
+  // Step-up: a login no older than 5 minutes; an older one is sent through the IdP's login again
+  // (`max_age=300`) and comes back here on a new session. A Basic caller authenticates with each request.
+  app.get('/admin/audit', { preHandler: app.requireAuth({ accept: ['session', 'basic'], roles: ['admin'], maxAge: 300 }) }, async (request, reply) => {
     const columns = ['at', 'type', 'reason', 'sub', 'username', 'route', 'ip'] as const
     const rows = [...audit].reverse()
       .map((event) => `<tr>${columns.map((c) => `<td>${escapeHtml(event[c] ?? '')}</td>`).join('')}</tr>`).join('')
@@ -124,7 +126,8 @@ export async function buildExampleApp (
     const expiry = typeof expiresAt === 'number'
       ? `<p id="expiry">Access token expires at <time datetime="${new Date(expiresAt * 1000).toISOString()}">${new Date(expiresAt * 1000).toISOString()}</time>.</p>`
       : '<p id="expiry">The access token has no expiry.</p>'
-    const roles = `<p id="roles">Roles: ${escapeHtml(request.oidc.roles.join(', ') || '(none)')}</p>`
+    const admin = request.oidc.roles.includes('admin') ? ' · <a href="/admin/audit" id="audit-link">Audit trail</a> (asks for a login no older than 5 minutes)' : ''
+    const roles = `<p id="roles">Roles: ${escapeHtml(request.oidc.roles.join(', ') || '(none)')}${admin}</p>`
     const scopes = `<p id="scopes">Scopes: ${escapeHtml(request.oidc.scopes.join(' ') || '(none)')}</p>`
     return reply.type('text/html; charset=utf-8').send(page('Profile', `${roles}${scopes}${expiry}<table id="claims">${rows}</table>`, user))
   })

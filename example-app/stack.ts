@@ -72,6 +72,8 @@ export async function startStack (options: StackOptions = {}): Promise<Stack> {
           backchannel_logout_session_required: true
         }],
         accounts: { admin: { roles: ['user', 'admin'] } },
+        // Authentication levels: ID tokens say how (acr) and when (auth_time) the user logged in (step-up).
+        acrValues: ['urn:example:pwd', 'urn:example:mfa'],
         jwtAccessTokens: { audience: API_AUDIENCE, scope: API_SCOPES },
         accessTokenTtl: options.accessTokenTtl ?? 300
       })
