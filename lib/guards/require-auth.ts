@@ -102,7 +102,7 @@ export function createRequireAuth (runtime: Runtime) {
       const shortfall = stepUpShortfall(user, stepUp!, runtime.config.clockTolerance)
       if (shortfall === undefined) return
       if (!isBrowserNavigation(request)) {
-        reply.header('www-authenticate', stepUpChallenge(stepUp!, shortfall, bearer?.realm))
+        reply.header('www-authenticate', stepUpChallenge(stepUp!, shortfall))
         throw stepUpRequired(stepUp!, shortfall)
       }
       // The login just made for this very requirement still falls short: say so rather than loop through the IdP.
@@ -136,7 +136,7 @@ export function createRequireAuth (runtime: Runtime) {
         // Authenticated by this very request: its auth_time is now.
         const shortfall = stepUp === undefined ? undefined : stepUpShortfall({ auth_time: Date.now() / 1000, ...caller.user }, stepUp, runtime.config.clockTolerance)
         if (shortfall !== undefined) {
-          reply.header('www-authenticate', stepUpChallenge(stepUp!, shortfall, bearer?.realm))
+          reply.header('www-authenticate', stepUpChallenge(stepUp!, shortfall))
           throw stepUpRequired(stepUp!, shortfall)
         }
         return

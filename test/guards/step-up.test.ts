@@ -60,6 +60,9 @@ t.test('a page asking for a stronger acr: through login with acr_values and back
   t.ok(after !== undefined && after !== before, 'a new session id')
   t.same(events.map((e) => [e.type, e.sub]), [['login', 'demo'], ['login', 'demo']])
   t.equal((await browser.get(`${baseUrl}/mfa`, HTML)).status, 200, 'the session now passes')
+  const other = await browser.get(`${baseUrl}/hardware`, HTML)
+  t.equal(other.status, 302, 'another requirement right after: through login again (the loop guard is for the same one)')
+  t.equal(other.headers.get('location'), '/auth/login?returnTo=%2Fhardware&acr_values=urn%3Aexample%3Ahwk')
   t.equal((await browser.get(`${baseUrl}/private`, JSON_ACCEPT)).status, 200, 'and still passes the other guards')
 })
 
