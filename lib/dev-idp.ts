@@ -48,7 +48,13 @@ export interface DevIdpClient {
   redirect_uris: string[]
   post_logout_redirect_uris: string[]
   /** Default `client_secret_basic`, or `none` when there is no secret. */
-  token_endpoint_auth_method?: 'client_secret_basic' | 'client_secret_post' | 'none'
+  token_endpoint_auth_method?: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none'
+  /** `private_key_jwt`: the client's public keys, inline. */
+  jwks?: { keys: JWK[] }
+  /** `private_key_jwt`: where the IdP fetches the client's public keys (e.g. the app's `/auth/jwks`). */
+  jwks_uri?: string
+  /** This client must use pushed authorization requests (RFC 9126). Default false. */
+  require_pushed_authorization_requests?: boolean
   backchannel_logout_uri?: string
   /** Put `sid` in ID tokens and logout tokens (OIDC Back-Channel Logout 1.0 §2.4). Default false. */
   backchannel_logout_session_required?: boolean
@@ -91,6 +97,8 @@ export interface DevIdpOptions {
     /** 'opaque' issues opaque tokens for this resource instead (checked by RFC 7662 introspection). Default 'jwt'. */
     format?: 'jwt' | 'opaque'
   }
+  /** Every client must use pushed authorization requests (the metadata says `require_pushed_authorization_requests`). Default false. */
+  requirePushedAuthorizationRequests?: boolean
   /** Filter oidc-provider's start-up warnings. Default true. */
   quiet?: boolean
   /**
@@ -115,6 +123,12 @@ export interface LogEntry {
   grantType?: string
   /** Response status, set once the provider has answered. */
   status?: number
+  /** oidc-provider's route name (`token`, `revocation`, `pushed_authorization_request`, `authorization`…). */
+  route?: string
+  /** The client authenticated with a `client_assertion` (private_key_jwt). */
+  clientAssertion?: boolean
+  /** An authorization request by `request_uri` (after a pushed authorization request). */
+  requestUri?: boolean
 }
 
 export interface DevIdp {
@@ -221,6 +235,9 @@ export async function startDevIdp (options: DevIdpOptions): Promise<DevIdp> {
     if (c.id_token_signed_response_alg !== undefined) metadata.id_token_signed_response_alg = c.id_token_signed_response_alg
     // With levels, every ID token says which one and when (as Keycloak, Entra ID, Okta do), asked for or not.
     if (acrValues !== undefined) Object.assign(metadata, { default_acr_values: acrValues, require_auth_time: true })
+    if (c.jwks !== undefined) metadata.jwks = c.jwks as ClientMetadata['jwks']
+    if (c.jwks_uri !== undefined) metadata.jwks_uri = c.jwks_uri
+    if (c.require_pushed_authorization_requests !== undefined) metadata.require_pushed_authorization_requests = c.require_pushed_authorization_requests
     return metadata
   })
 
@@ -299,6 +316,7 @@ export async function startDevIdp (options: DevIdpOptions): Promise<DevIdp> {
         }
       },
       backchannelLogout: { enabled: true },
+      pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: options.requirePushedAuthorizationRequests ?? false },
       resourceIndicators: {
         enabled: true,
         defaultResource: async (_ctx, _client, oneOf) => {
@@ -338,6 +356,9 @@ export async function startDevIdp (options: DevIdpOptions): Promise<DevIdp> {
         const grantType = ctx.oidc.params?.grant_type
         if (typeof grantType === 'string') entry.grantType = grantType
       }
+      if (ctx.oidc?.route !== undefined) entry.route = ctx.oidc.route
+      if (ctx.oidc?.params?.client_assertion !== undefined) entry.clientAssertion = true
+      if (ctx.oidc?.route === 'authorization' && ctx.oidc.params?.request_uri !== undefined) entry.requestUri = true
       entry.status = ctx.status
     }
   })

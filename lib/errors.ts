@@ -36,6 +36,13 @@ export const OidcInvalidGrantError = createError('FST_OIDC_INVALID_GRANT', 'The 
 export const OidcIdpResponseError = createError('FST_OIDC_IDP_BAD_RESPONSE', 'The identity provider gave an unusable answer: %s', 502)
 export const OidcIdpUnreachableError = createError('FST_OIDC_IDP_UNREACHABLE', 'The identity provider could not be reached', 502)
 export const OidcIdpTimeoutError = createError('FST_OIDC_IDP_TIMEOUT', 'The identity provider did not answer in time', 504)
+/**
+ * The IdP answered the pushed authorization request (RFC 9126) with an OAuth error
+ * (`invalid_request`, `invalid_client`…): the login could not start. A request the
+ * server built from its own settings, so a configuration problem (the log says which
+ * setting), answered 502 and never blamed on the user.
+ */
+export const OidcParRejectedError = createError('FST_OIDC_PAR_REJECTED', 'The identity provider refused the pushed authorization request: %s', 502)
 /** The provider's metadata could not be fetched yet (IdP down at start-up): retried in the background; `Retry-After` says when. */
 export const OidcProviderUnavailableError = createError('FST_OIDC_PROVIDER_UNAVAILABLE', 'The identity provider %s is not available yet: try again shortly', 503)
 /**

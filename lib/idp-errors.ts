@@ -1,4 +1,5 @@
 import { errors as joseErrors } from 'jose'
+import { OperationProcessingError, ResponseBodyError, WWWAuthenticateChallengeError } from 'oauth4webapi'
 import {
   OidcIdpError, OidcIdpResponseError, OidcIdpTimeoutError, OidcIdpUnreachableError,
   OidcInvalidGrantError, isOidcError, type OidcError
@@ -40,14 +41,30 @@ function oauthErrorCode (payload: unknown): string | undefined {
   return isOAuthErrorCode(code) ? code : undefined
 }
 
-/** The OAuth `error` code of an IdP's error answer (before translation), e.g. `invalid_client`; else undefined. */
+/**
+ * The OAuth `error` code of an IdP's error answer (before translation), e.g. `invalid_client`; else undefined.
+ * A 401 whose `WWW-Authenticate` challenge names no error is the client authentication failing (RFC 6749 5.2).
+ */
 export function oauthErrorOf (err: unknown): string | undefined {
+  if (err instanceof ResponseBodyError) return oauthErrorCode(err)
+  if (err instanceof WWWAuthenticateChallengeError) {
+    return oauthErrorCode(err.cause.find((c) => c.parameters.error !== undefined)?.parameters) ?? (err.status === 401 ? 'invalid_client' : undefined)
+  }
   return isBoom(err) && err.data?.isResponseError === true ? oauthErrorCode(err.data.payload) : undefined
 }
 
+/** An error answer of an IdP through oauth4webapi (PAR, private_key_jwt revocation) as a plugin error. */
+function fromOauth4webapi (err: ResponseBodyError | WWWAuthenticateChallengeError | OperationProcessingError, endpoint: string): ReasonedError {
+  const status = err instanceof OperationProcessingError ? (err.cause instanceof Response ? err.cause.status : 200) : err.status
+  const code = oauthErrorOf(err)
+  if (code === 'invalid_grant') return withReason(new OidcInvalidGrantError(), 'invalid_grant')
+  if (code !== undefined && status < 500) return withReason(new OidcIdpError(`the ${endpoint} endpoint answered ${code}`), `${endpoint}_error`)
+  return withReason(new OidcIdpResponseError(status === 200 || status === 201 ? `the ${endpoint} endpoint answered something unusable` : `the ${endpoint} endpoint answered HTTP ${status}`), `${endpoint}_error`)
+}
+
 /**
- * The one boundary where errors from the HTTP client (simple-oauth2 / wreck),
- * `fetch` and `jose` JWKS fetching become plugin errors. The original is kept as
+ * The one boundary where errors from the HTTP clients (simple-oauth2 / wreck,
+ * oauth4webapi), `fetch` and `jose` JWKS fetching become plugin errors. The original is kept as
  * `cause` only when it carries nothing from the IdP's body.
  */
 export function translateIdpError (err: unknown, endpoint: string): ReasonedError {
@@ -65,6 +82,7 @@ export function translateIdpError (err: unknown, endpoint: string): ReasonedErro
     if (err.message.startsWith('Client request error')) return withReason(new OidcIdpUnreachableError(), 'idp_unreachable')
     return withReason(new OidcIdpResponseError(`the ${endpoint} endpoint answered something that is not JSON`), `${endpoint}_error`)
   }
+  if (err instanceof ResponseBodyError || err instanceof WWWAuthenticateChallengeError || err instanceof OperationProcessingError) return fromOauth4webapi(err, endpoint)
   if (err instanceof joseErrors.JWKSTimeout || (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError'))) {
     return withReason(new OidcIdpTimeoutError(), 'idp_timeout')
   }

@@ -3,7 +3,7 @@ import type { SessionStore } from '@fastify/session'
 import type { OidcAuditEvent } from './audit.js'
 import type { OidcBasicOptions } from './basic/options.js'
 import type { OidcClaims } from './contract.js'
-import type { OidcClient, OidcEndpoints, OidcPreset } from './provider/types.js'
+import type { OidcClient, OidcEndpoints, OidcPreset, OidcTokenAuthMethod } from './provider/types.js'
 import type { OidcResourceServerOptions } from './resource-server/types.js'
 
 // The relying-party plugin's public types: its options, `requireAuth`'s, and its decorators.
@@ -59,6 +59,27 @@ export interface FastifyOidcOptions extends OidcBasicOptions {
   clientId?: string | undefined
   /** `OIDC_CLIENT_SECRET`; none makes a public client (PKCE only). */
   clientSecret?: string | undefined
+  /**
+   * `OIDC_TOKEN_AUTH_METHOD`: how the client authenticates at the token, revocation and PAR
+   * endpoints. Default `client_secret_basic` with a secret (`client_secret_post` when the IdP
+   * offers only that), `private_key_jwt` with a private key only, else `none` (public client, PKCE).
+   */
+  tokenAuthMethod?: OidcTokenAuthMethod | undefined
+  /**
+   * `OIDC_CLIENT_PRIVATE_KEY`: the `private_key_jwt` signing key, a PEM (PKCS#8, PKCS#1, SEC1)
+   * or a private JWK (RSA, EC P-256/384/521 or Ed25519). Its public half is served at `GET /auth/jwks`.
+   */
+  clientPrivateKey?: string | Record<string, unknown> | undefined
+  /** `OIDC_CLIENT_PRIVATE_KEY_FILE`: a file holding the same (e.g. a mounted Kubernetes secret). */
+  clientPrivateKeyFile?: string | undefined
+  /** `OIDC_CLIENT_KEY_ID`: the `kid` of the assertions and of the served JWK. Default: its RFC 7638 thumbprint. */
+  clientKeyId?: string | undefined
+  /**
+   * `OIDC_PAR`: pushed authorization requests (RFC 9126). `'auto'` (default): only when the IdP's
+   * metadata says `require_pushed_authorization_requests`; `true`: always (the IdP must have a
+   * `pushed_authorization_request_endpoint`); `false`: never.
+   */
+  par?: 'auto' | boolean | undefined
   /** `OIDC_BASE_URL`: the app's public origin; the redirect URI is base + prefix + `/callback`. */
   baseUrl?: string | undefined
   /**
@@ -140,7 +161,8 @@ export interface FastifyOidcOptions extends OidcBasicOptions {
 /** One entry of the `providers` option: its settings, over its `OIDC_<NAME>_*` env vars. */
 export interface OidcProviderOptions extends Pick<FastifyOidcOptions,
   'preset' | 'issuer' | 'clientId' | 'clientSecret' | 'scope' | 'endpoints' | 'discoveryUrl' | 'postLogoutRedirectUri' |
-  'rolesClaim' | 'idTokenSigningAlgs' | 'fetchUserinfo' | 'serverUrl' | 'realm' | 'tenant'> {
+  'rolesClaim' | 'idTokenSigningAlgs' | 'fetchUserinfo' | 'serverUrl' | 'realm' | 'tenant' |
+  'tokenAuthMethod' | 'clientPrivateKey' | 'clientPrivateKeyFile' | 'clientKeyId' | 'par'> {
   /** Lowercase letters, digits, `-` and `_`: `/auth/login?provider=<name>`, `OIDC_<NAME>_*` (`-` read as `_`). */
   name: string
 }

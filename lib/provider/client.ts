@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { decodeJwt } from 'jose'
 import type { ResolvedConfig } from '../config.js'
 import {
   OidcCallbackMalformedError, OidcIdpError, OidcIdpResponseError, OidcIssuerMismatchError, OidcLogoutTokenInvalidError, OidcNoRefreshTokenError,
@@ -10,15 +9,18 @@ import { foreignText } from '../escape.js'
 import { safeReturnTo } from '../return-to.js'
 import { randomToken, type LoginTransaction, type RetryLogin, type TransactionCookies } from '../session/transaction.js'
 import { userClaims, verifyIdToken } from '../tokens/id-token.js'
+import { claimsOf, sameSubject } from '../tokens/refreshed-claims.js'
 import { verifyLogoutToken, type LogoutRequest } from '../tokens/logout-token.js'
 import { parseTokenResponse } from '../tokens/token-response.js'
 import { checkLoginStepUp, parseStepUpParams, type StepUpRequirement } from '../tokens/step-up.js'
 import type { AuthorizeParams, OidcClient } from './types.js'
 import type { OidcClaims, OidcLoginResult, OidcTokenSet } from '../contract.js'
 import { isOAuthErrorCode, oauthErrorOf, translateIdpError, withReason } from '../idp-errors.js'
-import { invalidClientHint, tokenAuthMethod } from './client-auth.js'
+import { invalidClientHint } from './client-auth.js'
+import { revokeWith, type ClientCredentials } from './client-credentials.js'
 import type { Discovered, ProviderConnection } from './connection.js'
 import { namesIssuer } from './issuer.js'
+import { parAuthorizeUrl, pushAuthorizationRequest } from './par.js'
 import { logoutUrl } from './logout-url.js'
 import type { ResolvedProvider } from './provider-config.js'
 import { fetchUserinfo } from './userinfo.js'
@@ -32,27 +34,6 @@ export interface ClientDeps {
 
 /** Authorization request parameters the protocol owns: `extra` cannot override them. */
 const RESERVED = new Set(['response_type', 'client_id', 'redirect_uri', 'state', 'nonce', 'code_challenge', 'code_challenge_method'])
-
-/**
- * The claims of a token set's ID token (validated when it was received), to
- * compare a userinfo answer or a refreshed ID token with. An ID token that
- * cannot be read fails closed: nothing is compared against garbage.
- */
-function claimsOf (idToken: string | undefined): OidcClaims | undefined {
-  if (idToken === undefined) return undefined
-  try {
-    return decodeJwt(idToken) as OidcClaims
-  } catch {
-    throw new TypeError('tokens.idToken is not a readable JWT')
-  }
-}
-
-/** OIDC Core 12.2: a refreshed ID token must name the same user, issuer, audience and authorized party. */
-function sameSubject (next: OidcClaims, previous: OidcClaims): boolean {
-  const audiences = (c: OidcClaims): string => [c['aud']].flat().map(String).sort().join(' ')
-  return next.sub === previous.sub && next['iss'] === previous['iss'] && audiences(next) === audiences(previous) &&
-    (next['azp'] === undefined || previous['azp'] === undefined || next['azp'] === previous['azp'])
-}
 
 /** A space-separated scope with `openid` first when it was missing. */
 function withOpenid (scope: string): string {
@@ -99,7 +80,7 @@ export class ProviderClient implements OidcClient {
     const { config, connection, transactions } = this.#deps
     const { provider } = this
     const redirectUri = this.#redirectUri(params.redirectUri)
-    const { oauth2 } = connection.current()
+    const { oauth2, par, credentials, info } = connection.current()
     const extra = Object.fromEntries(Object.entries(params.extra ?? {}).filter(([name]) => !RESERVED.has(name)))
     // A max_age or acr_values the plugin could not enforce (not whole seconds, not acr values) is not asked for.
     const { acr, maxAge } = parseStepUpParams(extra['acr_values'], extra['max_age'])
@@ -120,7 +101,7 @@ export class ProviderClient implements OidcClient {
     if (typeof params.subject === 'string') transaction.subject = params.subject
     if (extra['scope'] !== undefined) transaction.scope = extra['scope']
     if (redirectUri !== provider.redirectUri) transaction.redirectUri = redirectUri
-    const url = oauth2.authorizeURL({
+    let url = oauth2.authorizeURL({
       scope: provider.scope,
       ...provider.authorizeParams,
       ...extra,
@@ -131,6 +112,8 @@ export class ProviderClient implements OidcClient {
       code_challenge: createHash('sha256').update(transaction.codeVerifier).digest('base64url'),
       code_challenge_method: 'S256'
     })
+    // RFC 9126: the same parameters go to the PAR endpoint; the browser carries only client_id and request_uri.
+    if (par !== undefined) url = parAuthorizeUrl(info.endpoints.authorization, provider.clientId, await this.#push(request, credentials, new URL(url).searchParams))
     await transactions.write(request, reply, transaction)
     reply.header('cache-control', 'no-store')
     return reply.redirect(url, 302)
@@ -140,7 +123,7 @@ export class ProviderClient implements OidcClient {
     const { connection, transactions } = this.#deps
     const { provider } = this
     // Before the state is consumed: once the provider is back, the same answer can still complete the login.
-    const { info, oauth2 } = connection.current()
+    const { info, oauth2, credentials } = connection.current()
     const query = request.query as Record<string, unknown>
     const state = single(query, 'state')
     const error = single(query, 'error')
@@ -166,10 +149,11 @@ export class ProviderClient implements OidcClient {
 
     let response: Record<string, unknown>
     try {
-      response = (await oauth2.getToken({ code, redirect_uri: transaction.redirectUri ?? provider.redirectUri, code_verifier: transaction.codeVerifier })).token
+      const grant = { code, redirect_uri: transaction.redirectUri ?? provider.redirectUri, code_verifier: transaction.codeVerifier }
+      response = (await oauth2.getToken({ ...grant, ...await credentials.bodyParams() })).token
     } catch (err) {
       // The usual set-up mistake (a confidential client without its secret, or the wrong method): say which setting to fix.
-      if (oauthErrorOf(err) === 'invalid_client') request.log.error({ provider: this.name }, invalidClientHint(provider, tokenAuthMethod(provider, info.metadata)))
+      if (oauthErrorOf(err) === 'invalid_client') request.log.error({ provider: this.name }, invalidClientHint(provider, credentials.method))
       throw translateIdpError(err, 'token')
     }
     const tokens = this.#tokens(response, { requestedScope: transaction.scope ?? provider.scope })
@@ -214,11 +198,11 @@ export class ProviderClient implements OidcClient {
   async refresh (tokens: OidcTokenSet, previousClaims?: OidcClaims, httpTimeout = this.#deps.config.httpTimeout): Promise<{ tokens: OidcTokenSet, claims?: OidcClaims }> {
     const { connection } = this.#deps
     if (tokens.refreshToken === undefined) throw withReason(new OidcNoRefreshTokenError(), 'no_refresh_token')
-    const { oauth2 } = connection.current()
+    const { oauth2, credentials } = connection.current()
     const previous = previousClaims ?? claimsOf(tokens.idToken)
     let response: Record<string, unknown>
     try {
-      response = (await oauth2.createToken({ refresh_token: tokens.refreshToken }).refresh({}, { timeout: httpTimeout })).token
+      response = (await oauth2.createToken({ refresh_token: tokens.refreshToken }).refresh(await credentials.bodyParams(), { timeout: httpTimeout })).token
     } catch (err) {
       throw translateIdpError(err, 'token')
     }
@@ -233,12 +217,14 @@ export class ProviderClient implements OidcClient {
 
   async revoke (token: string, hint: 'refresh_token' | 'access_token' = 'refresh_token'): Promise<boolean> {
     const { connection, config } = this.#deps
-    const { oauth2, info } = connection.current()
+    const { oauth2, info, credentials } = connection.current()
     if (info.endpoints.revocation === undefined) return false
     try {
+      // simple-oauth2 cannot add an assertion to a revocation request: oauth4webapi sends it.
+      if (credentials.method === 'private_key_jwt') await revokeWith(credentials, token, hint)
       // RFC 7009 2.2: success is HTTP 200 whatever the body (usually empty, not JSON): `json: true`
       // overrides simple-oauth2's 'strict', which would reject it; JSON error bodies are still parsed.
-      await oauth2.createToken({ [hint]: token }).revoke(hint, { timeout: config.httpTimeout, json: true })
+      else await oauth2.createToken({ [hint]: token }).revoke(hint, { timeout: config.httpTimeout, json: true })
     } catch (err) {
       throw translateIdpError(err, 'revocation')
     }
@@ -272,6 +258,16 @@ export class ProviderClient implements OidcClient {
     const tokens = parseTokenResponse(response, context)
     if (this.provider.oauth2Only) delete tokens.idToken
     return tokens
+  }
+
+  /** Pushes an authorization request; a refusal for the client's credentials is logged with the settings that fix it. */
+  async #push (request: FastifyRequest, credentials: ClientCredentials, parameters: URLSearchParams): Promise<string> {
+    try {
+      return await pushAuthorizationRequest(credentials, parameters)
+    } catch (err) {
+      if ((err as { oauthError?: string }).oauthError === 'invalid_client') request.log.error({ provider: this.name }, invalidClientHint(this.provider, credentials.method))
+      throw err
+    }
   }
 
   #idpError (error: string, query: Record<string, unknown>): Error {

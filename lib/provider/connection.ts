@@ -2,8 +2,10 @@ import type { FastifyBaseLogger } from 'fastify'
 import { OidcProviderUnavailableError } from '../errors.js'
 import { idTokenAlgorithms, idTokenKeys, type IdTokenKeys } from '../tokens/keys.js'
 import { BackgroundDiscovery } from './background-discovery.js'
+import { clientCredentials, type ClientCredentials } from './client-credentials.js'
 import { discoverProvider, type DiscoverySettings, type ProviderInfo } from './discovery.js'
 import { createOAuth2, type OAuth2Mechanics } from './oauth2.js'
+import { parEndpointFor } from './par.js'
 import type { ResolvedProvider } from './provider-config.js'
 
 /** What a provider is once its metadata is known. */
@@ -13,6 +15,10 @@ export interface Discovered {
   /** The ID-token keys; none for an OAuth 2 only provider (GitHub). */
   keys: IdTokenKeys | undefined
   algorithms: string[]
+  /** How the client authenticates (oauth4webapi's terms: PAR, private_key_jwt). */
+  credentials: ClientCredentials
+  /** The PAR endpoint when authorization requests are pushed (`OIDC_PAR`), else undefined. */
+  par: string | undefined
 }
 
 export interface ConnectionSettings extends DiscoverySettings {
@@ -102,7 +108,9 @@ export class ProviderConnection {
       info,
       oauth2: await createOAuth2(this.provider, this.#settings.httpTimeout, info),
       keys,
-      algorithms: idTokenAlgorithms(this.provider, info.metadata)
+      algorithms: idTokenAlgorithms(this.provider, info.metadata),
+      credentials: await clientCredentials(this.provider, info, this.#settings.httpTimeout),
+      par: parEndpointFor(this.provider, info)
     }
   }
 

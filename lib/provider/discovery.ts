@@ -32,6 +32,8 @@ export interface ProviderInfo {
   issuer: string
   /** `jwks` is there for every OpenID Provider (not for an OAuth 2 only one, GitHub). */
   endpoints: Required<Pick<OidcEndpoints, 'authorization' | 'token'>> & OidcEndpoints
+  /** The RFC 9126 `pushed_authorization_request_endpoint` (server-side: moved to the discovery URL's origin), when the IdP has one. */
+  par: string | undefined
 }
 
 /** What discovery needs besides the provider: the shared time-out and http policy. */
@@ -70,14 +72,23 @@ const BROWSER_FACING = new Set<keyof OidcEndpoints>(['authorization', 'endSessio
 export async function discoverProvider (provider: ResolvedProvider, settings: DiscoverySettings): Promise<ProviderInfo> {
   // GitHub takes the client credentials in the token request's body.
   if (provider.oauth2Only) {
-    return { metadata: { issuer: provider.issuer, token_endpoint_auth_methods_supported: ['client_secret_post'] }, issuer: provider.issuer, endpoints: provider.endpoints as ProviderInfo['endpoints'] }
+    return { metadata: { issuer: provider.issuer, token_endpoint_auth_methods_supported: ['client_secret_post'] }, issuer: provider.issuer, endpoints: provider.endpoints as ProviderInfo['endpoints'], par: undefined }
   }
   const metadata = await fetchMetadata(provider, settings)
   const issuer = acceptedIssuer(provider, metadata.issuer)
   if (issuer === undefined) {
     throw new OidcDiscoveryError(`the metadata issuer ${JSON.stringify(metadata.issuer)} is not the configured issuer ${JSON.stringify(provider.issuer)}`)
   }
-  return { metadata, issuer, endpoints: resolveEndpoints(provider, metadata, settings.allowHttp) }
+  return { metadata, issuer, endpoints: resolveEndpoints(provider, metadata, settings.allowHttp), par: parEndpoint(provider, metadata, settings.allowHttp) }
+}
+
+/** The PAR endpoint, moved to the discovery URL's origin as the other server-side endpoints are. */
+function parEndpoint (provider: ResolvedProvider, metadata: ProviderMetadata, allowHttp: boolean): string | undefined {
+  const discovered = metadata['pushed_authorization_request_endpoint']
+  if (typeof discovered !== 'string' || !URL.canParse(discovered)) return undefined
+  const endpoint = swapOrigin(discovered, new URL(provider.issuer).origin, new URL(provider.discoveryUrl).origin)
+  assertAllowedScheme(endpoint, 'pushed_authorization_request_endpoint', allowHttp)
+  return endpoint
 }
 
 const GUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'

@@ -1,4 +1,4 @@
-import type { OidcEndpoints, OidcPreset } from './types.js'
+import type { OidcEndpoints, OidcPreset, OidcTokenAuthMethod } from './types.js'
 
 /** The identity providers the plugin knows the quirks of. */
 export const PRESETS: readonly OidcPreset[] = ['keycloak', 'okta', 'auth0', 'entra', 'google', 'github']
@@ -30,6 +30,15 @@ export interface ProviderQuirks {
   authorizeParams: Record<string, string>
   /** The JWT `typ` of the provider's access tokens when it is not RFC 9068's `at+jwt` (Keycloak, Entra: `JWT`). */
   accessTokenTyp: string | undefined
+  /** The client authentication methods the IdP offers (another is a configuration error); undefined: not known. */
+  tokenAuthMethods: readonly OidcTokenAuthMethod[] | undefined
+  /**
+   * The `aud` of `private_key_jwt` assertions: the issuer identifier (RFC 7523, as Keycloak and
+   * the OpenID Provider in tests accept), or the token endpoint URL (what Entra ID and Okta ask for).
+   */
+  assertionAudience: 'issuer' | 'token_endpoint'
+  /** Entra ID: the assertion header carries the certificate thumbprint as `x5t` (the `kid` given in `OIDC_CLIENT_KEY_ID`). */
+  assertionX5t: boolean
 }
 
 /** What a preset fills in; explicit settings win. */
@@ -46,8 +55,13 @@ export const NO_QUIRKS: ProviderQuirks = Object.freeze({
   entraAuthority: undefined,
   issuerAliases: [],
   authorizeParams: {},
-  accessTokenTyp: undefined
+  accessTokenTyp: undefined,
+  tokenAuthMethods: undefined,
+  assertionAudience: 'issuer',
+  assertionX5t: false
 })
+
+const ALL_METHODS: readonly OidcTokenAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none']
 
 const GOOGLE_ISSUER = 'https://accounts.google.com'
 const ENTRA_AUTHORITY = 'https://login.microsoftonline.com'
@@ -66,29 +80,49 @@ export function presetDefaults (preset: PresetName, input: PresetInput, need: (s
       // Keycloak 17+ (Quarkus) serves realms at /realms/<realm>; older ones under /auth: put it in the server URL.
       if (base.issuer === undefined && (server === undefined || input.realm === undefined)) need(['SERVER_URL', 'REALM'])
       else base.issuer ??= `${server}/realms/${encodeURIComponent(input.realm!)}`
-      return { ...base, rolesClaim: 'keycloak', accessTokenTyp: 'JWT' }
+      // Client authenticator "Client Id and Secret", "Signed JWT" (private_key_jwt) or a public client; PAR supported.
+      return { ...base, rolesClaim: 'keycloak', accessTokenTyp: 'JWT', tokenAuthMethods: ALL_METHODS }
     case 'okta':
       // The "default" custom authorization server: its tokens carry groups once a groups claim is configured.
       if (base.issuer === undefined && server === undefined) need(['SERVER_URL'])
       else base.issuer ??= `${server}/oauth2/default`
-      return { ...base, rolesClaim: 'okta', scope: 'openid profile email offline_access' }
+      // "Public key / Private key" client authentication wants the token endpoint as the assertion's aud; PAR supported.
+      return { ...base, rolesClaim: 'okta', scope: 'openid profile email offline_access', tokenAuthMethods: ALL_METHODS, assertionAudience: 'token_endpoint' }
     case 'auth0':
       // Auth0 issuers end with a slash: https://tenant.eu.auth0.com/
       if (base.issuer === undefined && server === undefined) need(['SERVER_URL'])
       else base.issuer ??= `${server}/`
-      return { ...base, scope: 'openid profile email offline_access', auth0LogoutOrigin: base.issuer === undefined ? undefined : new URL(base.issuer).origin }
+      return {
+        ...base,
+        scope: 'openid profile email offline_access',
+        auth0LogoutOrigin: base.issuer === undefined ? undefined : new URL(base.issuer).origin,
+        // private_key_jwt and PAR: Enterprise plans.
+        tokenAuthMethods: ALL_METHODS
+      }
     case 'entra': {
       const authority = server ?? ENTRA_AUTHORITY
       if (base.issuer === undefined && input.tenant === undefined) need(['TENANT'])
       else base.issuer ??= `${authority}/${encodeURIComponent(input.tenant!)}/v2.0`
-      return { ...base, rolesClaim: 'entra', scope: 'openid profile email offline_access', entraAuthority: authority, accessTokenTyp: 'JWT' }
+      // Certificate credentials: aud is the token endpoint and the header names the certificate by x5t; no PAR.
+      return {
+        ...base,
+        rolesClaim: 'entra',
+        scope: 'openid profile email offline_access',
+        entraAuthority: authority,
+        accessTokenTyp: 'JWT',
+        tokenAuthMethods: ALL_METHODS,
+        assertionAudience: 'token_endpoint',
+        assertionX5t: true
+      }
     }
     case 'google':
       base.issuer ??= GOOGLE_ISSUER
       return {
         ...base,
         issuerAliases: base.issuer === GOOGLE_ISSUER ? ['accounts.google.com'] : [],
-        authorizeParams: { access_type: 'offline' }
+        authorizeParams: { access_type: 'offline' },
+        // Client secrets only; no PAR.
+        tokenAuthMethods: ['client_secret_basic', 'client_secret_post']
       }
     case 'github': {
       const web = server ?? GITHUB
@@ -97,6 +131,8 @@ export function presetDefaults (preset: PresetName, input: PresetInput, need: (s
         ...base,
         oauth2Only: true,
         scope: 'read:user user:email',
+        // The secret in the body; no PAR.
+        tokenAuthMethods: ['client_secret_post'],
         endpoints: {
           authorization: `${web}/login/oauth/authorize`,
           token: `${web}/login/oauth/access_token`,

@@ -1,10 +1,11 @@
 import { asBool, asList, asString, isAsymmetricAlg, type SettingsReader } from '../settings.js'
 import type { FastifyOidcOptions, OidcProviderOptions } from '../options.js'
 import type { OidcEndpoints } from './types.js'
+import { resolveClientAuth, type ClientAuthSettings } from './client-auth-config.js'
 import { NO_QUIRKS, PRESETS, presetDefaults, type PresetName, type ProviderQuirks } from './presets.js'
 
 /** One provider's validated settings. */
-export interface ResolvedProvider extends ProviderQuirks {
+export interface ResolvedProvider extends ProviderQuirks, ClientAuthSettings {
   /** `default` for the single-provider configuration; else the name in `OIDC_PROVIDERS` / `providers`. */
   name: string
   preset: PresetName | undefined
@@ -54,7 +55,12 @@ const PROVIDER_OPTIONS: Record<Exclude<keyof OidcProviderOptions, 'name'>, strin
   fetchUserinfo: 'FETCH_USERINFO',
   serverUrl: 'SERVER_URL',
   realm: 'REALM',
-  tenant: 'TENANT'
+  tenant: 'TENANT',
+  tokenAuthMethod: 'TOKEN_AUTH_METHOD',
+  clientPrivateKey: 'CLIENT_PRIVATE_KEY',
+  clientPrivateKeyFile: 'CLIENT_PRIVATE_KEY_FILE',
+  clientKeyId: 'CLIENT_KEY_ID',
+  par: 'PAR'
 }
 const PER_PROVIDER_SUFFIXES = [...Object.values(PROVIDER_OPTIONS).filter((s) => !s.includes(' ')), ...Object.values(ENDPOINT_SUFFIXES)]
 const HMAC_ALGS = new Set(['HS256', 'HS384', 'HS512'])
@@ -146,6 +152,8 @@ function resolveProvider (reader: SettingsReader, { name, options, prefix }: Ent
   if (clientId === undefined || clientId === '') problems.push(`${envName('CLIENT_ID')}: required, the client id registered at the IdP`)
   const clientSecret = pick(options.clientSecret, envName('CLIENT_SECRET'), asString, 'a string') || undefined
 
+  const clientAuth = resolveClientAuth(reader, options, envName, { clientSecret, presetMethods: defaults.tokenAuthMethods, preset })
+
   const endpoints: OidcEndpoints = { ...defaults.endpoints }
   for (const [key, suffix] of Object.entries(ENDPOINT_SUFFIXES) as Array<[keyof OidcEndpoints, string]>) {
     const value = url(options.endpoints?.[key], suffix)
@@ -170,6 +178,7 @@ function resolveProvider (reader: SettingsReader, { name, options, prefix }: Ent
     issuer: issuer!,
     clientId: clientId!,
     clientSecret,
+    ...clientAuth,
     redirectUri: `${shared.baseUrl}${shared.prefix}/callback${callbackPath}`,
     scope,
     endpoints: Object.freeze(endpoints),

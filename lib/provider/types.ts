@@ -12,6 +12,12 @@ export interface OidcEndpoints {
   introspection?: string | undefined
 }
 
+/**
+ * How the client authenticates at the token, revocation, introspection and
+ * pushed authorization request endpoints (`OIDC_TOKEN_AUTH_METHOD`).
+ */
+export type OidcTokenAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none'
+
 /** The providers the `preset` option knows. */
 export type OidcPreset = 'keycloak' | 'okta' | 'auth0' | 'entra' | 'google' | 'github'
 

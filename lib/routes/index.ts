@@ -4,6 +4,7 @@ import type { Runtime } from '../runtime.js'
 import { backchannelLogoutRoute } from './backchannel-logout.js'
 import { callbackRoute } from './callback.js'
 import { oidcErrorHandler } from './error-handler.js'
+import { jwksRoute } from './jwks.js'
 import { loginRoute } from './login.js'
 import { logoutRoute } from './logout.js'
 import { refreshRoute } from './refresh.js'
@@ -30,5 +31,6 @@ export function registerRoutes (fastify: FastifyInstance, runtime: Runtime): voi
     refreshRoute(routes, runtime)
     sessionRoute(routes)
     backchannelLogoutRoute(routes, runtime)
+    jwksRoute(routes, runtime)
   }, { prefix: runtime.config.prefix })
 }

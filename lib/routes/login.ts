@@ -6,8 +6,6 @@ import type { Runtime } from '../runtime.js'
 import type { AuthorizeParams } from '../provider/types.js'
 import { baseHostGuard } from './base-host.js'
 
-const PROVIDER_REFUSALS = new Set<string | undefined>(['FST_OIDC_PROVIDER_UNAVAILABLE', 'FST_OIDC_PROVIDER_MISCONFIGURED'])
-
 /** The query of `/auth/login`. */
 interface LoginQuery {
   returnTo?: unknown
@@ -39,7 +37,9 @@ function authorizeParams (request: FastifyRequest<{ Querystring: LoginQuery }>, 
  * signed-in user, the login must come back for that user. 400 for an
  * unknown provider; 503 with `Retry-After` while its IdP has not been reached
  * (audited as `login_failure`, reason `provider_unavailable`, or
- * `provider_misconfigured` when its metadata URL answers something else).
+ * `provider_misconfigured` when its metadata URL answers something else);
+ * with PAR, 502 / 504 when the push fails (reason `par_rejected`, `par_error`,
+ * `idp_unreachable`, `idp_timeout`).
  * Reached under another loopback name than the base URL's: 302 to the same
  * path and query on the base URL first (see `baseHostGuard`).
  */
@@ -59,8 +59,9 @@ export function loginRoute (fastify: FastifyInstance, { client, providers, audit
     try {
       return await chosen.authorizeRedirect(request, reply, authorizeParams(request, chosen.name))
     } catch (err) {
-      // A provider not discovered yet: the login could not start (reason provider_unavailable / provider_misconfigured).
-      if (PROVIDER_REFUSALS.has((err as { code?: string }).code)) audit(request, 'login_failure', { provider: chosen.name, reason: reasonOf(err, 'provider_unavailable') })
+      // A provider not discovered yet (provider_unavailable / provider_misconfigured), or a pushed request refused (par_*).
+      const reason = reasonOf(err, '')
+      if (reason !== '') audit(request, 'login_failure', { provider: chosen.name, reason })
       throw err
     }
   })
