@@ -357,8 +357,9 @@ export async function startDevIdp (options: DevIdpOptions): Promise<DevIdp> {
         if (typeof grantType === 'string') entry.grantType = grantType
       }
       if (ctx.oidc?.route !== undefined) entry.route = ctx.oidc.route
-      if (ctx.oidc?.params?.client_assertion !== undefined) entry.clientAssertion = true
-      if (ctx.oidc?.route === 'authorization' && ctx.oidc.params?.request_uri !== undefined) entry.requestUri = true
+      const body = (ctx.oidc as { body?: Record<string, unknown> } | undefined)?.body
+      if (body?.['client_assertion'] !== undefined) entry.clientAssertion = true
+      if (ctx.oidc?.route === 'authorization' && ctx.query['request_uri'] !== undefined) entry.requestUri = true
       entry.status = ctx.status
     }
   })

@@ -6,7 +6,7 @@ import fastifyOidc, {
 } from 'fastify-oidc'
 import { oidcResourceServer, OidcTokenInvalidError, type BearerVerifier, type OidcResourceServerOptions, type VerifiedBearer } from 'fastify-oidc'
 import type { preHandlerAsyncHookHandler } from 'fastify'
-import { OidcProviderUnavailableError, type OidcPreset, type OidcProviderOptions } from 'fastify-oidc'
+import { OidcProviderUnavailableError, OidcParRejectedError, type OidcPreset, type OidcProviderOptions, type OidcTokenAuthMethod } from 'fastify-oidc'
 
 const app = Fastify()
 expectType<typeof fastifyOidc>(named)
@@ -95,6 +95,15 @@ expectError(app.register(fastifyOidc, { providers: [{ name: 'a', sessionSecret: 
 expectAssignable<OidcPreset>('auth0')
 expectAssignable<OidcProviderOptions>({ name: 'okta', preset: 'okta', serverUrl: 'https://acme.okta.com' })
 expectType<OidcClient>(app.oidc.client('staff'))
+
+// Client authentication and pushed authorization requests, per provider too.
+app.register(fastifyOidc, { tokenAuthMethod: 'private_key_jwt', clientPrivateKeyFile: '/run/secrets/oidc.pem', clientKeyId: 'k1', par: 'auto' })
+app.register(fastifyOidc, { clientPrivateKey: { kty: 'EC', crv: 'P-256', x: '…', y: '…', d: '…' }, par: true })
+expectAssignable<OidcProviderOptions>({ name: 'kc', preset: 'keycloak', tokenAuthMethod: 'client_secret_post', clientSecret: 's', par: false })
+expectError(app.register(fastifyOidc, { tokenAuthMethod: 'client_secret_jwt' }))
+expectError(app.register(fastifyOidc, { par: 'always' }))
+expectAssignable<OidcTokenAuthMethod>('none')
+expectType<'FST_OIDC_PAR_REJECTED'>(new OidcParRejectedError('invalid_request').code)
 expectType<'FST_OIDC_PROVIDER_UNAVAILABLE'>(new OidcProviderUnavailableError('"staff"').code)
 
 // Redis stores: a URL of each form, or a RedisStore on the app's own Redis or Cluster client.

@@ -23,6 +23,7 @@ const EXPECTED_ERRORS: Record<string, [string, number]> = {
   OidcIdpResponseError: ['FST_OIDC_IDP_BAD_RESPONSE', 502],
   OidcIdpUnreachableError: ['FST_OIDC_IDP_UNREACHABLE', 502],
   OidcIdpTimeoutError: ['FST_OIDC_IDP_TIMEOUT', 504],
+  OidcParRejectedError: ['FST_OIDC_PAR_REJECTED', 502],
   OidcUnauthenticatedError: ['FST_OIDC_UNAUTHENTICATED', 401],
   OidcForbiddenError: ['FST_OIDC_FORBIDDEN', 403],
   OidcCrossOriginError: ['FST_OIDC_CROSS_ORIGIN_REQUEST', 403],

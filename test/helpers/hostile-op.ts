@@ -11,7 +11,7 @@ import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } fro
 import type { AddressInfo, Socket } from 'node:net'
 import { once } from 'node:events'
 import { createHash, randomBytes } from 'node:crypto'
-import { SignJWT, UnsecuredJWT, calculateJwkThumbprint, exportJWK, exportSPKI, generateKeyPair } from 'jose'
+import { SignJWT, UnsecuredJWT, calculateJwkThumbprint, decodeProtectedHeader, exportJWK, exportSPKI, generateKeyPair, importJWK, jwtVerify } from 'jose'
 import type { CryptoKey, JWK, JWTHeaderParameters, JWTPayload } from 'jose'
 
 /** Asymmetric algorithms the OP has keys for. */
@@ -118,9 +118,11 @@ export interface OAuthError {
 
 /** How the client authenticated at the token endpoint. */
 export interface ClientAuth {
-  method: 'client_secret_basic' | 'client_secret_post' | 'none'
+  method: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none'
   clientId: string | undefined
   clientSecret: string | undefined
+  /** private_key_jwt: the assertion's protected header and claims (whether or not it verified). */
+  assertion?: { header: Record<string, unknown>, claims: JWTPayload }
 }
 
 export interface TokenContext {
@@ -187,6 +189,11 @@ export interface HostileOpOptions {
   endpointPrefix?: string
   /** Appended to `http://127.0.0.1:<port>` to make the issuer, e.g. `/` (a trailing-slash issuer). Default none. */
   issuerPath?: string
+  /**
+   * A private_key_jwt client: the public JWK its assertions must verify with (iss = sub = client id,
+   * aud the issuer or the token endpoint, unused jti). Default none (clientSecret rules).
+   */
+  clientPublicJwk?: JWK
 }
 
 export interface Teardown {
@@ -223,6 +230,8 @@ export interface HostileOp {
   onDiscovery?: (defaults: OpMetadata) => MaybePromise<ResponseScript | undefined>
   onRevoke?: (params: URLSearchParams) => MaybePromise<ResponseScript | undefined>
   onLogout?: (params: URLSearchParams) => MaybePromise<ResponseScript | undefined>
+  /** POST /par (RFC 9126), after client authentication: script the answer (default 201 with a request_uri). */
+  onPar?: (params: URLSearchParams, client: ClientAuth) => MaybePromise<ResponseScript | undefined>
 
   /** Absolute URL of a path on this OP. */
   url(path: string): string
@@ -347,6 +356,7 @@ class HostileOpServer implements HostileOp {
   onDiscovery?: HostileOp['onDiscovery']
   onRevoke?: HostileOp['onRevoke']
   onLogout?: HostileOp['onLogout']
+  onPar?: HostileOp['onPar']
 
   readonly #server: Server
   readonly #origin: string
@@ -356,6 +366,10 @@ class HostileOpServer implements HostileOp {
   readonly #usedCodes = new Set<string>()
   readonly #accessTokens = new Set<string>()
   readonly #refreshTokens = new Map<string, AuthorizationRecord | undefined>()
+  readonly #clientJwk: JWK | undefined
+  readonly #usedJtis = new Set<string>()
+  /** Pushed authorization requests by request_uri, single use. */
+  readonly #pushed = new Map<string, URLSearchParams>()
   #closing: Promise<void> | undefined
 
   constructor (server: Server, rsa: OpKey, ec: OpKey, options: HostileOpOptions) {
@@ -365,7 +379,8 @@ class HostileOpServer implements HostileOp {
     this.#prefix = options.endpointPrefix ?? ''
     this.issuer = `${this.#origin}${options.issuerPath ?? ''}`
     this.clientId = options.clientId ?? 'test-client'
-    this.clientSecret = options.clientSecret === undefined ? 'test-secret' : options.clientSecret
+    this.clientSecret = options.clientPublicJwk !== undefined ? null : options.clientSecret === undefined ? 'test-secret' : options.clientSecret
+    this.#clientJwk = options.clientPublicJwk
     this.keys = { rsa, ec, retired: [], published: [rsa, ec] }
     this.metadata = {
       issuer: this.issuer,
@@ -375,11 +390,12 @@ class HostileOpServer implements HostileOp {
       userinfo_endpoint: this.url('/userinfo'),
       end_session_endpoint: this.url('/logout'),
       revocation_endpoint: this.url('/revoke'),
+      pushed_authorization_request_endpoint: this.url('/par'),
       response_types_supported: ['code'],
       subject_types_supported: ['public'],
       id_token_signing_alg_values_supported: ['RS256', 'ES256'],
       code_challenge_methods_supported: ['S256'],
-      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
       authorization_response_iss_parameter_supported: options.issResponseParameter ?? true
     }
 
@@ -613,7 +629,19 @@ class HostileOpServer implements HostileOp {
         return this.#send(req, res, script, 200, () => defaults)
       }
       case '/authorize':
-        return this.#authorize(res, url.searchParams)
+        return this.#authorize(res, this.#pushedParams(url.searchParams))
+      case '/par': {
+        if (method !== 'POST') return this.#send(req, res, undefined, 405, () => ({ error: 'invalid_request', error_description: 'POST only' }))
+        const auth = await this.#clientAuth(req.headers, form)
+        const script = this.onPar === undefined ? undefined : await this.onPar(form, auth.client)
+        if (auth.error !== undefined) return this.#send(req, res, script, auth.error.status, () => auth.error!.body, auth.error.headers)
+        const requestUri = `urn:ietf:params:oauth:request_uri:${randomToken()}`
+        const pushed = new URLSearchParams(form)
+        for (const name of ['client_assertion', 'client_assertion_type', 'client_secret']) pushed.delete(name)
+        pushed.set('client_id', auth.client.clientId!)
+        this.#pushed.set(requestUri, pushed)
+        return this.#send(req, res, script, 201, () => ({ request_uri: requestUri, expires_in: 60 }))
+      }
       case '/token':
         if (method !== 'POST') return this.#send(req, res, undefined, 405, () => ({ error: 'invalid_request', error_description: 'POST only' }))
         return this.#token(req, res, form, isForm)
@@ -637,6 +665,15 @@ class HostileOpServer implements HostileOp {
       default:
         return this.#send(req, res, undefined, 404, () => ({ error: 'not_found' }))
     }
+  }
+
+  /** An authorization request by request_uri: the pushed parameters (once); an unknown or used one keeps none. */
+  #pushedParams (params: URLSearchParams): URLSearchParams {
+    const requestUri = params.get('request_uri')
+    if (requestUri === null) return params
+    const pushed = this.#pushed.get(requestUri)
+    this.#pushed.delete(requestUri)
+    return pushed !== undefined && pushed.get('client_id') === params.get('client_id') ? pushed : new URLSearchParams({ client_id: params.get('client_id') ?? '' })
   }
 
   async #authorize (res: ServerResponse, params: URLSearchParams): Promise<void> {
@@ -683,7 +720,9 @@ class HostileOpServer implements HostileOp {
     res.writeHead(302, { location: location.href, 'cache-control': 'no-store' }).end()
   }
 
-  #clientAuth (headers: IncomingHttpHeaders, form: URLSearchParams): { client: ClientAuth, error?: OAuthError } {
+  async #clientAuth (headers: IncomingHttpHeaders, form: URLSearchParams): Promise<{ client: ClientAuth, error?: OAuthError }> {
+    const assertion = form.get('client_assertion')
+    if (assertion !== null) return await this.#assertionAuth(assertion, form)
     const basicChallenge = { 'www-authenticate': 'Basic realm="hostile-op"' }
     const authz = headers.authorization
     if (authz !== undefined && /^basic /i.test(authz)) {
@@ -713,8 +752,30 @@ class HostileOpServer implements HostileOp {
     return { client, error: this.#checkClient(client, {}) }
   }
 
+  /** RFC 7523 client authentication: the assertion verifies with the registered key, names the client, is for this OP, and is new. */
+  async #assertionAuth (assertion: string, form: URLSearchParams): Promise<{ client: ClientAuth, error?: OAuthError }> {
+    const client: ClientAuth = { method: 'private_key_jwt', clientId: form.get('client_id') ?? undefined, clientSecret: undefined }
+    const refuse = (why: string): { client: ClientAuth, error: OAuthError } => ({ client, error: oauthError(401, 'invalid_client', why) })
+    if (form.get('client_assertion_type') !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer') return refuse('wrong client_assertion_type')
+    if (this.#clientJwk === undefined) return refuse('this client does not use private_key_jwt')
+    try {
+      const header = decodeProtectedHeader(assertion) as Record<string, unknown>
+      const { payload } = await jwtVerify(assertion, await importJWK(this.#clientJwk, String(header['alg'])), {
+        issuer: this.clientId, subject: this.clientId, audience: [this.issuer, this.url('/token'), this.url('/par'), this.url('/revoke')], maxTokenAge: 300
+      })
+      client.assertion = { header, claims: payload }
+      client.clientId ??= payload.sub
+      if (typeof payload.jti !== 'string' || this.#usedJtis.has(payload.jti)) return refuse('jti missing or replayed')
+      this.#usedJtis.add(payload.jti)
+    } catch {
+      return refuse('the client assertion does not verify')
+    }
+    return { client, error: client.clientId === this.clientId ? undefined : oauthError(401, 'invalid_client', 'unknown client') }
+  }
+
   #checkClient (client: ClientAuth, challenge: Record<string, string>): OAuthError | undefined {
     if (client.clientId !== this.clientId) return oauthError(401, 'invalid_client', 'unknown client', challenge)
+    if (this.#clientJwk !== undefined) return oauthError(401, 'invalid_client', 'this client authenticates with private_key_jwt', challenge)
     if (this.clientSecret === null) {
       if (client.method !== 'none') return oauthError(401, 'invalid_client', 'public client must not authenticate with a secret', challenge)
       return undefined
@@ -735,7 +796,7 @@ class HostileOpServer implements HostileOp {
       if (seen.has(key)) fail(oauthError(400, 'invalid_request', `duplicate parameter ${key}`))
       seen.add(key)
     }
-    const auth = this.#clientAuth(req.headers, form)
+    const auth = await this.#clientAuth(req.headers, form)
     if (auth.error !== undefined) fail(auth.error)
     const client = auth.client
 
