@@ -79,11 +79,12 @@ t.test('discovery serves the mutable metadata', async (t) => {
     userinfo_endpoint: `${op.issuer}/userinfo`,
     end_session_endpoint: `${op.issuer}/logout`,
     revocation_endpoint: `${op.issuer}/revoke`,
+    pushed_authorization_request_endpoint: `${op.issuer}/par`,
     response_types_supported: ['code'],
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: ['RS256', 'ES256'],
     code_challenge_methods_supported: ['S256'],
-    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
     authorization_response_iss_parameter_supported: true
   })
 
