@@ -43,6 +43,9 @@ export function createRedisClient (target: RedisTarget, settings: RedisConnectio
     sentinelPassword: target.sentinelPassword,
     // After a failover the old primary may come back as a replica: reconnect through the Sentinels.
     reconnectOnError: (err) => err.message.startsWith('READONLY'),
+    // A primary that stops answering (host down, network cut) keeps its connection open: hear the
+    // Sentinels' +switch-master and reconnect to the promoted replica instead of waiting on it.
+    failoverDetector: true,
     ...(target.tls ? { tls: {}, sentinelTLS: {}, enableTLSForSentinelMode: true } : {})
   })
 }
