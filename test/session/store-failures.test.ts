@@ -34,10 +34,10 @@ t.test('a write of a session with a token set reads the stored one first: a fail
   const readsFail = { ...failing, set: (_id: string, _s: Session, cb: (err?: unknown) => void) => { writes++; cb() } }
   const store = new TombstoneStore(readsFail, 60_000)
   const session = { oidc: { v: 1, sealed: 'x', provider: 'default', gen: 2 } } as unknown as Session
-  const err = await new Promise((resolve) => store.set('id-3', session, resolve)) as { code: string, reason: string }
+  const err = await new Promise<unknown>((resolve) => store.set('id-3', session, resolve))
   t.match(err, { code: 'FST_OIDC_SESSION_STORE_UNAVAILABLE', reason: 'session_store_error' })
   t.equal(writes, 0, 'nothing written')
-  const plain = await new Promise((resolve) => store.set('id-4', { cart: [] } as unknown as Session, resolve))
+  const plain = await new Promise<unknown>((resolve) => store.set('id-4', { cart: [] } as unknown as Session, resolve))
   t.equal(plain, undefined, 'a session without a token set is written without a read')
   t.equal(writes, 1)
 })

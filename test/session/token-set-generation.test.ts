@@ -9,6 +9,13 @@ import { buildApp } from '../helpers/build-app.js'
 import { freePort, startProvider } from '../helpers/provider.js'
 import { redisStore, uniquePrefix } from '../helpers/redis.js'
 
+declare module 'fastify' {
+  interface Session {
+    /** The app's own data, beside the plugin's. */
+    cart?: string[] | undefined
+  }
+}
+
 // Two instances on one Redis: the slow request on A, the refresh on B, the next refresh on A
 // (whose own refresh memory knows nothing of B's). One instance with the memory store.
 for (const kind of ['memory', 'redis'] as const) {
