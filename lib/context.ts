@@ -9,6 +9,7 @@ import { pendingUntil, refreshPendingError } from './session/refresh-pending.js'
 import { copyJson } from './tokens/access-token.js'
 import { stepUpKey } from './tokens/step-up.js'
 import type { Flight } from './tokens/single-flight.js'
+import { regenerateSession } from './session/session-id.js'
 import { identityOf, keepExpiry, type SessionPayload } from './session/token-vault.js'
 import type { OidcClaims, OidcLoginResult, OidcRequestContext } from './contract.js'
 
@@ -74,19 +75,21 @@ export class RequestContext implements OidcRequestContext {
    * (`session_store_error`) and 503.
    */
   async login (result: OidcLoginResult): Promise<void> {
-    const { vault, audit, providers } = this.#runtime
+    const { vault, audit, providers, store, config } = this.#runtime
     const request = this.#request
     const { tokens, claims, provider } = result
     const entry = providers.get(provider)
     if (entry === undefined) throw new OidcUnknownProviderError(JSON.stringify(String(provider).slice(0, 40)))
     const payload: SessionPayload = { tokens, claims, provider, ...(result.stepUp === undefined ? {} : { stepUp: { key: stepUpKey(result.stepUp), at: Date.now() } }) }
     try {
-      await request.session.regenerate()
+      await regenerateSession(request, store, config.cookieName)
       await vault.write(request, payload)
       // Back-channel logout finds the session by the IdP's sid and the user's sub (linked before it exists).
       await entry.index.link(request.session.sessionId, { sid: typeof claims['sid'] === 'string' ? claims['sid'] : undefined, sub: claims.sub })
       await request.session.save()
     } catch (err) {
+      // Not saved: the reply does not try again (its own failure would replace this answer).
+      if (request.session?.oidc !== undefined) request.session.oidc = undefined
       audit(request, 'login_failure', { provider, reason: 'session_store_error' })
       throw withReason(new OidcSessionStoreError({ cause: err }), 'session_store_error')
     }

@@ -22,6 +22,7 @@ import { MemoryStore } from './session/memory-store.js'
 import { openSessionStore } from './session/open-store.js'
 import { RedisStore } from './session/redis-store.js'
 import { SessionIndex } from './session/session-index.js'
+import { generateSessionId } from './session/session-id.js'
 import { TombstoneStore } from './session/tombstones.js'
 import { TokenVault } from './session/token-vault.js'
 import type { ClaimOnce } from './session/transaction.js'
@@ -53,6 +54,8 @@ const plugin: FastifyPluginAsync<FastifyOidcOptions> = async function fastifyOid
     saveUninitialized: false,
     rolling: false,
     store,
+    // Lets a login pick its regenerated session's id, so that the regeneration writes nothing before the login does.
+    idGenerator: generateSessionId,
     cookie: { ...cookieScope, maxAge: config.sessionMaxAge * 1000 }
   })
 

@@ -12,6 +12,12 @@ function unavailable (err: unknown): unknown {
   return err == null ? err : withReason(new OidcSessionStoreError({ cause: err }), 'session_store_error')
 }
 
+/** A session holding nothing (its cookie settings aside). */
+function isEmpty (session: Session): boolean {
+  for (const key in session) if (key !== 'cookie') return false
+  return true
+}
+
 /**
  * Wraps the session store `@fastify/session` uses:
  * - a destroyed session stays destroyed: a request that loaded the session
@@ -24,19 +30,38 @@ function unavailable (err: unknown): unknown {
  *   a refresh elsewhere) keeps the newer one (`StoredSession.gen`; one read
  *   before each write, and writes happen only at login, refresh, idle-deadline
  *   moves and the app's own changes);
- * - a failing store answers `FST_OIDC_SESSION_STORE_UNAVAILABLE` (503).
+ * - a failing store answers `FST_OIDC_SESSION_STORE_UNAVAILABLE` (503);
+ * - a login's regeneration writes nothing before the login's own write (see
+ *   `skipEmpty`).
  */
 export class TombstoneStore implements SessionStore {
   readonly #inner: SessionStore
   readonly #destroyed: LRUCache<string, true>
+  /** Ids just generated in this process, never stored: an empty session is not written under them, nor are they destroyed. */
+  readonly #fresh = new Set<string>()
 
   constructor (inner: SessionStore, lifetimeMs: number, max = 100_000) {
     this.#inner = inner
     this.#destroyed = new LRUCache({ max, ttl: lifetimeMs })
   }
 
+  /**
+   * Until `release`, `ids` (fresh random ids of this process, never stored) are
+   * not destroyed and get no empty session written: a login's `regenerate()`
+   * destroys the request's unsaved session and writes the new one empty, just
+   * before the login writes it in full (one write instead of three).
+   */
+  skipEmpty (ids: readonly string[]): void {
+    for (const id of ids) this.#fresh.add(id)
+  }
+
+  /** Ends `skipEmpty` for `ids`. */
+  release (ids: readonly string[]): void {
+    for (const id of ids) this.#fresh.delete(id)
+  }
+
   set (sessionId: string, session: Session, callback: Callback): void {
-    if (this.#destroyed.has(sessionId)) {
+    if (this.#destroyed.has(sessionId) || (this.#fresh.has(sessionId) && isEmpty(session))) {
       callback()
       return
     }
@@ -68,6 +93,10 @@ export class TombstoneStore implements SessionStore {
   }
 
   destroy (sessionId: string, callback: Callback): void {
+    if (this.#fresh.has(sessionId)) {
+      callback()
+      return
+    }
     this.#destroyed.set(sessionId, true)
     this.#inner.destroy(sessionId, (err) => callback(unavailable(err)))
   }
