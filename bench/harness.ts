@@ -14,7 +14,7 @@ import { freePort } from '../test/helpers/provider.js'
 import { AUDIENCE, browserLogin, sessionDataOf, startFixture, SUB, TOKEN_ISSUER, type Fixture } from './fixture.js'
 import { LOGIN_ROUTE, type BenchServer, type SessionData } from './servers/common.js'
 import { loadServer } from './servers/index.js'
-import { expectedBody, ROUTE, type ChildMessage, type ParentMessage, type RowDef, type ServerSpec } from './spec.js'
+import { expectedBody, ROUTE, type ChildMessage, type ParentMessage, type RowDef, type ServerSpec, type StoreWrites } from './spec.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const START_TIMEOUT_MS = 60_000
@@ -54,6 +54,8 @@ export interface ServerChild {
   pid: number
   /** The server process's resident set size, bytes. */
   rss: () => Promise<number>
+  /** What a fastify-oidc server wrote to its session store so far (null: another kind of server). */
+  writes: () => Promise<StoreWrites | null>
   close: () => Promise<void>
 }
 
@@ -61,6 +63,8 @@ export interface ServerChild {
 export interface PreparedRow extends ServerChild {
   url: string
   headers: Record<string, string>
+  /** fastify-oidc rows: what the real login wrote to the session store (from the login route to the callback's answer). */
+  loginWrites: StoreWrites | null
 }
 
 export interface SkippedRow {
@@ -172,6 +176,11 @@ export async function startServer (row: RowDef, spec: ServerSpec, runtime: Child
       ask(child, { type: 'rss' })
       return (await answer as Extract<ChildMessage, { type: 'rss' }>).rss
     },
+    writes: async () => {
+      const answer = nextMessage(child, 'writes', 10_000)
+      ask(child, { type: 'writes' })
+      return (await answer as Extract<ChildMessage, { type: 'writes' }>).writes
+    },
     close: stop
   }
 }
@@ -194,8 +203,14 @@ export async function startInProcess (row: RowDef, spec: ServerSpec): Promise<Se
     base: `http://127.0.0.1:${spec.port}`,
     pid: process.pid,
     rss: async () => process.memoryUsage.rss(),
+    writes: async () => server.writes?.() ?? null,
     close: async () => { await server.close() }
   }
+}
+
+/** The writes from `before` to `after`, by kind. */
+export function writesBetween (before: StoreWrites, after: StoreWrites): StoreWrites {
+  return { set: after.set - before.set, destroy: after.destroy - before.destroy, link: after.link - before.link, claimOnce: after.claimOnce - before.claimOnce }
 }
 
 /** POSTs the session data to a session row's fixture route; its `Set-Cookie` is the credential. */
@@ -278,6 +293,7 @@ export async function prepareRows (options: PrepareOptions): Promise<Prepared> {
       audience: AUDIENCE,
       jwksUri: fixture.jwksUri,
       verifiedTokenCacheTtl: row.verifiedTokenCacheTtl,
+      ...(row.memoryStoreMax === undefined ? {} : { memoryStoreMax: row.memoryStoreMax }),
       jwks: fixture.jwks
     })
     const start = async (row: RowDef): Promise<void> => {
@@ -303,11 +319,15 @@ export async function prepareRows (options: PrepareOptions): Promise<Prepared> {
 
     // Relying parties first: a real login through the dev IdP; the first one's token set is what rows 2 and 6 hold.
     const credentials = new Map<string, Record<string, string>>()
+    const loginWrites = new Map<string, StoreWrites>()
     let sessionData: SessionData | undefined
     for (const child of children) {
       const { row } = child
       if (row.credential === 'login-oidc') {
+        const before = await child.writes()
         credentials.set(row.id, { cookie: await browserLogin(`${child.base}/auth/login`, (name) => name === 'oidc.sid') })
+        const after = await child.writes()
+        if (before !== null && after !== null) loginWrites.set(row.id, writesBetween(before, after))
         const issued = fixture.issued.findLast((i) => i.clientId === clientId(row))
         if (issued === undefined) throw new Error(`the dev IdP recorded no token response for row ${row.id}'s login`)
         sessionData ??= sessionDataOf(issued)
@@ -337,7 +357,12 @@ export async function prepareRows (options: PrepareOptions): Promise<Prepared> {
     }
     for (const child of children) credentials.set(child.row.id, await headersOf(child))
 
-    const prepared = children.map((child) => ({ ...child, url: `${child.base}${ROUTE}`, headers: credentials.get(child.row.id)! }))
+    const prepared = children.map((child) => ({
+      ...child,
+      url: `${child.base}${ROUTE}`,
+      headers: credentials.get(child.row.id)!,
+      loginWrites: loginWrites.get(child.row.id) ?? null
+    }))
     for (const row of prepared) {
       await verifyRow(row)
       log(`row ${row.row.id} verified: 200 with its credential${row.row.credential === 'none' ? '' : ', refused without'}`)

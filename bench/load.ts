@@ -13,6 +13,8 @@ export interface LoadOptions {
 export interface LoadResult {
   /** 2xx answers per second. */
   rps: number
+  /** Answers received (any status). */
+  requests: number
   /** Milliseconds. */
   p50: number
   p99: number
@@ -42,6 +44,7 @@ export async function load (options: LoadOptions): Promise<LoadResult> {
   const sorted = Float64Array.from(latencies).sort()
   return {
     rps: result['2xx'] / result.duration,
+    requests: result['2xx'] + result.non2xx,
     p50: percentile(sorted, 50),
     p99: percentile(sorted, 99),
     non2xx: result.non2xx,

@@ -1,7 +1,7 @@
 // The tables `npm run bench` prints (Markdown, pasted as is into the README).
 import type { LoadResult } from './load.js'
 import type { SessionSizes } from './sizes.js'
-import { ROWS, type RowDef } from './spec.js'
+import { ROWS, type RowDef, type StoreWrites } from './spec.js'
 import type { StoreRssResult } from './store-rss.js'
 
 export interface RowReport {
@@ -11,6 +11,40 @@ export interface RowReport {
   rss: number
   /** Bytes of the credential header's value a client sends (cookie or authorization). */
   credentialBytes: number
+  /** fastify-oidc rows: what the login wrote to the session store. */
+  loginWrites?: StoreWrites | null | undefined
+  /** fastify-oidc rows: what the load rounds wrote, and how many requests they made. */
+  readWrites?: { writes: StoreWrites, requests: number } | undefined
+}
+
+/** A zeroed counter set. */
+export function noWrites (): StoreWrites {
+  return { set: 0, destroy: 0, link: 0, claimOnce: 0 }
+}
+
+/** `a` + `b`, by kind. */
+export function addWrites (a: StoreWrites, b: StoreWrites): StoreWrites {
+  return { set: a.set + b.set, destroy: a.destroy + b.destroy, link: a.link + b.link, claimOnce: a.claimOnce + b.claimOnce }
+}
+
+const totalWrites = (w: StoreWrites): number => w.set + w.destroy + w.link + w.claimOnce
+const kinds = (w: StoreWrites): string => `set ${w.set}, destroy ${w.destroy}, link ${w.link}, claimOnce ${w.claimOnce}`
+
+/** Store writes of the fastify-oidc rows: per login, and per read-only request (target 0). */
+export function writesTable (reports: RowReport[]): string {
+  const counted = reports.filter((r) => r.loginWrites != null || r.readWrites !== undefined)
+  if (counted.length === 0) return ''
+  const lines = [
+    '| # | server | login: session writes (target 1) | login: all writes | read-only requests | writes per read-only request (target 0) |',
+    '|---:|---|---:|---|---:|---:|'
+  ]
+  for (const r of counted) {
+    const login = r.loginWrites ?? undefined
+    const read = r.readWrites
+    lines.push(`| ${r.row.id} | ${r.row.label} | ${login === undefined ? 'n/a' : login.set} | ${login === undefined ? 'n/a' : kinds(login)} | ` +
+      `${read === undefined ? 'n/a' : int(read.requests)} | ${read === undefined || read.requests === 0 ? 'n/a' : (totalWrites(read.writes) / read.requests).toFixed(totalWrites(read.writes) === 0 ? 0 : 4)} |`)
+  }
+  return lines.join('\n')
 }
 
 export interface Target {

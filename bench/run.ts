@@ -17,11 +17,11 @@
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { compileServers, prepareRows, TSX_RUNTIME } from './harness.js'
+import { compileServers, prepareRows, TSX_RUNTIME, writesBetween } from './harness.js'
 import { load } from './load.js'
-import { anomalies, referenceLines, rssTable, sizeTable, targetLines, targets, throughputTable, type RowReport } from './report.js'
+import { addWrites, anomalies, noWrites, referenceLines, rssTable, sizeTable, targetLines, targets, throughputTable, writesTable, type RowReport } from './report.js'
 import { measureSession, storeRss, type SessionSample } from './sizes.js'
-import { REDIS_CLUSTER_URL, ROWS } from './spec.js'
+import { REDIS_CLUSTER_URL, ROWS, type StoreWrites } from './spec.js'
 import { startCluster } from '../test/helpers/redis-servers.js'
 import type { StoreRssResult } from './store-rss.js'
 
@@ -95,11 +95,18 @@ try {
     await load({ url: row.url, headers: row.headers, seconds: warmup, connections })
   }
   const results = new Map(prepared.rows.map((row) => [row.row.id, [] as Awaited<ReturnType<typeof load>>[]]))
+  const readWrites = new Map<string, { writes: StoreWrites, requests: number }>()
   for (let round = 0; round < rounds; round++) {
     const order = prepared.rows.map((_, i) => prepared.rows[(i + round) % prepared.rows.length]!)
     for (const row of order) {
+      const before = await row.writes()
       const result = await load({ url: row.url, headers: row.headers, seconds, connections })
+      const after = await row.writes()
       results.get(row.row.id)!.push(result)
+      if (before !== null && after !== null) {
+        const sum = readWrites.get(row.row.id) ?? { writes: noWrites(), requests: 0 }
+        readWrites.set(row.row.id, { writes: addWrites(sum.writes, writesBetween(before, after)), requests: sum.requests + result.requests })
+      }
       log(`round ${round + 1}, row ${row.row.id}: ${Math.round(result.rps)} req/s, p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms`)
     }
   }
@@ -109,6 +116,8 @@ try {
       row: row.row,
       rounds: results.get(row.row.id)!,
       rss: await row.rss(),
+      loginWrites: row.loginWrites,
+      readWrites: readWrites.get(row.row.id),
       credentialBytes: Object.values(row.headers).reduce((n, v) => n + v.length, 0)
     })
   }
@@ -134,6 +143,8 @@ const out: string[] = []
 out.push(`Machine: ${machine}; load average (1, 5, 15 min) ${loadAtStart} at the start, ${loadAverage()} at the end. ${warmup} s warm-up, then ${rounds} interleaved rounds of ${seconds} s per row, ` +
   `${connections} connections, autocannon in the orchestrating process, each server in its own process (${runtime.ext === '.js' ? 'compiled with tsc, plain node' : 'TypeScript through tsx'}).`, '')
 out.push(throughputTable(reports, prepared.skipped), '')
+const storeWrites = writesTable(reports)
+if (storeWrites !== '') out.push('Session-store writes (counted in the server: the login through the dev IdP, then every request of the load rounds, all read-only):', storeWrites, '')
 for (const { row, reason } of prepared.skipped) out.push(`Row ${row.id} skipped: ${reason}`, '')
 const odd = anomalies(reports)
 if (odd.length > 0) out.push('Anomalies (the guard refused requests during load, or connections failed):', ...odd.map((l) => `- ${l}`), '')

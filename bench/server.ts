@@ -32,6 +32,8 @@ try {
 process.on('message', (message: ParentMessage) => {
   if (message.type === 'rss') {
     send({ type: 'rss', rss: process.memoryUsage.rss() })
+  } else if (message.type === 'writes') {
+    send({ type: 'writes', writes: server?.writes?.() ?? null })
   } else if (message.type === 'close') {
     const done = (): void => { process.disconnect() }
     server === undefined ? done() : server.close().then(done, done)

@@ -35,6 +35,20 @@ export interface ServerSpec {
   verifiedTokenCacheTtl?: number
   /** jose-local: the public keys, verified locally (no HTTP). */
   jwks?: JSONWebKeySet
+  /** fastify-oidc rows: `memoryStoreMax` (undefined: its default). */
+  memoryStoreMax?: number
+}
+
+/**
+ * What a fastify-oidc server wrote to its session store so far, by kind:
+ * `set` (a session written), `destroy` (a session removed, a tombstone left),
+ * `link` (the back-channel logout index), `claimOnce` (single-use login state).
+ */
+export interface StoreWrites {
+  set: number
+  destroy: number
+  link: number
+  claimOnce: number
 }
 
 /** Messages from a server child to the orchestrator (IPC). */
@@ -42,9 +56,10 @@ export type ChildMessage =
   | { type: 'ready' }
   | { type: 'failed', code: string | undefined, message: string }
   | { type: 'rss', rss: number }
+  | { type: 'writes', writes: StoreWrites | null }
 
 /** Messages from the orchestrator to a server child. */
-export type ParentMessage = { type: 'rss' } | { type: 'close' }
+export type ParentMessage = { type: 'rss' } | { type: 'writes' } | { type: 'close' }
 
 export type Credential = 'none' | 'login-oidc' | 'login-express' | 'session-data' | 'claims-only' | 'bearer-rs256' | 'bearer-es256'
 
@@ -57,6 +72,8 @@ export interface RowDef {
   sessionStore?: string
   /** Bearer rows: fastify-oidc's `verifiedTokenCacheTtl` (undefined: its default, 60 s). */
   verifiedTokenCacheTtl?: number
+  /** fastify-oidc rows: `memoryStoreMax` (the growth rows hold more sessions than its default). */
+  memoryStoreMax?: number
   /** Why a row the issue does not list is there. */
   note?: string
   /** A row that may be refused at start-up (its feature not there yet): skipped with a note instead of failing the run. */

@@ -1,11 +1,13 @@
 import type { FastifyInstance } from 'fastify'
 import type { Server } from 'node:http'
-import type { ServerSpec } from '../spec.js'
+import type { ServerSpec, StoreWrites } from '../spec.js'
 
 /** A server of one benchmark row, built but not yet listening. */
 export interface BenchServer {
   listen: (port: number) => Promise<void>
   close: () => Promise<void>
+  /** fastify-oidc rows: what the server wrote to its session store so far. */
+  writes?: (() => StoreWrites) | undefined
 }
 
 export type BuildServer = (spec: ServerSpec) => Promise<BenchServer>

@@ -1,25 +1,34 @@
-// Rows 3 and 4: fastify-oidc's requireAuth on a session made by a real login
-// through the dev IdP; row 3 with the memory store, row 4 with `sessionStore:
-// 'redis://…'` (refused at register until the Redis store lands: the row is then skipped).
+// Rows 3, 4 and 4c: fastify-oidc's requireAuth on a session made by a real login
+// through the dev IdP; row 3 with the memory store, rows 4 and 4c with a Redis
+// store URL. The store is the one the plugin opens for that setting, counting
+// its writes (bench/servers/counting-store.ts).
 import Fastify from 'fastify'
-import fastifyOidc, { type FastifyOidcOptions } from '../../lib/index.js'
+import fastifyOidc, { resolveConfig, type FastifyOidcOptions } from '../../lib/index.js'
 import { ROUTE, SCOPE } from '../spec.js'
 import { fastifyServer, HOST, required, type BuildServer } from './common.js'
+import { countingStore } from './counting-store.js'
 
 export const build: BuildServer = async (spec) => {
   const app = Fastify({ logger: false })
-  await app.register(fastifyOidc, {
+  const options: FastifyOidcOptions = {
     issuer: required(spec, 'issuer'),
     clientId: required(spec, 'clientId'),
     clientSecret: required(spec, 'clientSecret'),
     baseUrl: `http://${HOST}:${spec.port}`,
     sessionSecret: required(spec, 'sessionSecret'),
     scope: SCOPE,
-    // A URL string until the option's type names it (the Redis store is being written).
-    sessionStore: (spec.sessionStore ?? 'memory') as FastifyOidcOptions['sessionStore'],
+    ...(spec.memoryStoreMax === undefined ? {} : { memoryStoreMax: spec.memoryStoreMax }),
     env: {}
+  }
+  const defaults = resolveConfig(options)
+  const store = countingStore(spec.sessionStore ?? 'memory', {
+    ttl: defaults.sessionMaxAge * 1000,
+    max: defaults.memoryStoreMax,
+    commandTimeout: Math.min(defaults.httpTimeout, 2000)
   })
+  if ('close' in store) app.addHook('onClose', async () => { await store.close() })
+  await app.register(fastifyOidc, { ...options, sessionStore: store })
   app.get(ROUTE, { preHandler: app.requireAuth() }, async (request) => ({ sub: request.oidc.user!.sub }))
   await app.ready()
-  return fastifyServer(app)
+  return { ...fastifyServer(app), writes: () => ({ ...store.writes }) }
 }

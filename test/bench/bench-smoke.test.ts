@@ -27,10 +27,18 @@ t.test('every benchmark server answers its credential and refuses a request with
   for (const { row, reason } of prepared.skipped) t.comment(`row ${row.id} skipped: ${reason}`)
   t.same([...prepared.rows.map(({ row }) => row.id), ...prepared.skipped.map(({ row }) => row.id)].sort(), ROWS.map(({ id }) => id).sort(), 'every row is started')
 
-  for (const { row, url, headers } of prepared.rows) {
+  for (const { row, url, headers, writes, loginWrites } of prepared.rows) {
+    const before = await writes()
     const answered = await fetch(url, { headers, redirect: 'manual' })
     t.equal(answered.status, 200, `row ${row.id} (${row.label}): 200 with its credential`)
     t.equal(await answered.text(), expectedBody(SUB), `row ${row.id}: the user's sub`)
+    if (row.kind === 'oidc') {
+      // What `npm run bench` prints per request: a login writes its session once, a read-only request nothing.
+      t.equal(loginWrites?.set, 1, `row ${row.id}: the login wrote one session`)
+      t.equal(loginWrites?.destroy, 0, `row ${row.id}: and destroyed none`)
+      t.same(await writes(), before, `row ${row.id}: a read-only request wrote nothing to the store`)
+      t.same(answered.headers.getSetCookie(), [], `row ${row.id}: and set no cookie`)
+    }
     if (row.credential === 'none') continue
     t.not(Object.keys(headers).length, 0, `row ${row.id} has a credential`)
     const refused = await fetch(url, { redirect: 'manual' })
