@@ -1,5 +1,6 @@
 import { asBool, asList, asString, isAsymmetricAlg, settingsReader } from '../settings.js'
 import { OidcConfigError } from '../errors.js'
+import { readClientKey, type ClientKey } from '../provider/client-key.js'
 import { normalizeTyp } from '../tokens/access-token.js'
 import type { OidcResourceServerOptions } from './types.js'
 
@@ -7,10 +8,15 @@ import type { OidcResourceServerOptions } from './types.js'
 export interface IntrospectionConfig {
   endpoint: string | undefined
   clientId: string
-  clientSecret: string
+  /** How the client authenticates at the introspection endpoint. */
+  method: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt'
+  clientSecret: string | undefined
+  clientKey: ClientKey | undefined
   /** Seconds. */
   cacheTtl: number
 }
+
+const INTROSPECTION_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const
 
 /** The validated, frozen configuration of `oidcResourceServer`. */
 export interface ResolvedResourceServerConfig {
@@ -66,10 +72,27 @@ export function resolveResourceServerConfig (options: OidcResourceServerOptions 
   let introspection: IntrospectionConfig | undefined
   if (introspect) {
     const clientId = ownClientId ?? read('OIDC_CLIENT_ID')
-    const clientSecret = pick(options.clientSecret, 'OIDC_INTROSPECTION_CLIENT_SECRET', asString, 'a string') ?? read('OIDC_CLIENT_SECRET')
+    const clientSecret = (pick(options.clientSecret, 'OIDC_INTROSPECTION_CLIENT_SECRET', asString, 'a string') ?? read('OIDC_CLIENT_SECRET')) || undefined
     if (clientId === undefined || clientId === '') problems.push('OIDC_INTROSPECTION_CLIENT_ID: required for introspection (or OIDC_CLIENT_ID)')
-    if (clientSecret === undefined || clientSecret === '') problems.push('OIDC_INTROSPECTION_CLIENT_SECRET: required for introspection (or OIDC_CLIENT_SECRET)')
-    introspection = Object.freeze({ endpoint, clientId: clientId!, clientSecret: clientSecret!, cacheTtl })
+    const rawKey = options.clientPrivateKey ?? read('OIDC_CLIENT_PRIVATE_KEY')
+    const keyFile = pick(options.clientPrivateKeyFile, 'OIDC_CLIENT_PRIVATE_KEY_FILE', asString, 'a file path')
+    const clientKey = readClientKey({
+      key: { value: rawKey, name: 'OIDC_CLIENT_PRIVATE_KEY' },
+      file: { value: keyFile, name: 'OIDC_CLIENT_PRIVATE_KEY_FILE' },
+      kid: { value: pick(options.clientKeyId, 'OIDC_CLIENT_KEY_ID', asString, 'a key id'), name: 'OIDC_CLIENT_KEY_ID' }
+    }, problems)
+    const keyGiven = rawKey !== undefined || keyFile !== undefined
+    const asMethod = (raw: string): IntrospectionConfig['method'] | undefined => (INTROSPECTION_METHODS as readonly string[]).includes(raw) ? raw as IntrospectionConfig['method'] : undefined
+    const explicit = pick(options.tokenAuthMethod, 'OIDC_TOKEN_AUTH_METHOD', asMethod, `${INTROSPECTION_METHODS.join(', ')} (introspection needs client authentication)`)
+    const method = explicit ?? (keyGiven && clientSecret === undefined ? 'private_key_jwt' : 'client_secret_basic')
+    if (!INTROSPECTION_METHODS.includes(method)) {
+      problems.push(`OIDC_TOKEN_AUTH_METHOD: expected ${INTROSPECTION_METHODS.join(', ')} (introspection needs client authentication)`)
+    } else if (method === 'private_key_jwt' && !keyGiven) {
+      problems.push('OIDC_TOKEN_AUTH_METHOD=private_key_jwt: needs OIDC_CLIENT_PRIVATE_KEY (a PEM or a JWK) or OIDC_CLIENT_PRIVATE_KEY_FILE')
+    } else if (method !== 'private_key_jwt' && clientSecret === undefined) {
+      problems.push('OIDC_INTROSPECTION_CLIENT_SECRET: required for introspection (or OIDC_CLIENT_SECRET, or a key with OIDC_CLIENT_PRIVATE_KEY)')
+    }
+    introspection = Object.freeze({ endpoint, clientId: clientId!, method, clientSecret, clientKey, cacheTtl })
   }
 
   const verifiedTokenCacheTtl = numberSetting(options.verifiedTokenCacheTtl, 'OIDC_BEARER_CACHE_TTL', 60, 0, 3600)

@@ -1,4 +1,5 @@
 import type { preHandlerAsyncHookHandler } from 'fastify'
+import type { OidcTokenAuthMethod } from '../provider/types.js'
 import type { BearerVerifier, VerifiedBearer } from '../tokens/verified-bearer.js'
 
 export type { BearerVerifier, VerifiedBearer }
@@ -25,8 +26,19 @@ export interface OidcResourceServerOptions {
   introspectionEndpoint?: string | undefined
   /** `OIDC_INTROSPECTION_CLIENT_ID`, else `OIDC_CLIENT_ID`: the client authenticating at introspection. */
   clientId?: string | undefined
-  /** `OIDC_INTROSPECTION_CLIENT_SECRET`, else `OIDC_CLIENT_SECRET` (sent as HTTP Basic). */
+  /** `OIDC_INTROSPECTION_CLIENT_SECRET`, else `OIDC_CLIENT_SECRET` (sent as HTTP Basic by default). */
   clientSecret?: string | undefined
+  /**
+   * `OIDC_TOKEN_AUTH_METHOD`: how the introspection client authenticates: `client_secret_basic`
+   * (default with a secret), `client_secret_post`, or `private_key_jwt` (default with a key alone).
+   */
+  tokenAuthMethod?: Exclude<OidcTokenAuthMethod, 'none'> | undefined
+  /** `OIDC_CLIENT_PRIVATE_KEY`: the introspection client's `private_key_jwt` key, a PEM or a private JWK. */
+  clientPrivateKey?: string | Record<string, unknown> | undefined
+  /** `OIDC_CLIENT_PRIVATE_KEY_FILE`: a file holding the same. */
+  clientPrivateKeyFile?: string | undefined
+  /** `OIDC_CLIENT_KEY_ID`: the `kid` of its assertions. Default: the key's RFC 7638 thumbprint. */
+  clientKeyId?: string | undefined
   /** `OIDC_INTROSPECTION_CACHE_TTL`: seconds an active answer is reused (never past the token's `exp`). Default 60; 0 disables. */
   introspectionCacheTtl?: number | undefined
   /**

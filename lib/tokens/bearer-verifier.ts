@@ -23,7 +23,7 @@ export interface BearerVerifierSettings {
   /** Seconds a verified JWT is reused without verifying it again (never past its `exp`). 0: no cache. */
   verifiedTokenCacheTtl: number
   /** Without it, opaque tokens are refused. */
-  introspection?: Pick<IntrospectionSettings, 'endpoint' | 'clientId' | 'clientSecret' | 'cacheTtl'> | undefined
+  introspection?: Pick<IntrospectionSettings, 'endpoint' | 'clientId' | 'method' | 'clientSecret' | 'clientKey' | 'cacheTtl'> | undefined
 }
 
 /** A JWS in compact form: three base64url parts (everything else is opaque). */

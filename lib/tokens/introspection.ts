@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto'
+import { importJWK, type CryptoKey } from 'jose'
 import { LRUCache } from 'lru-cache'
+import * as oauth from 'oauth4webapi'
+import type { ClientKey } from '../provider/client-key.js'
 import { OidcVerifierUnavailableError } from '../errors.js'
 import type { VerifiedBearer } from './verified-bearer.js'
 import type { OidcClaims } from '../contract.js'
@@ -8,7 +11,11 @@ import { deepFreeze, invalidToken, scopesOf } from './access-token.js'
 export interface IntrospectionSettings {
   endpoint: string
   clientId: string
-  clientSecret: string
+  /** How the client authenticates (default `client_secret_basic`). */
+  method?: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | undefined
+  clientSecret?: string | undefined
+  /** The `private_key_jwt` key: assertions signed with its first algorithm (RS256, ES256… EdDSA), `aud` the issuer. */
+  clientKey?: ClientKey | undefined
   /** Seconds an active answer is reused; never beyond the token's `exp`. 0: no cache. */
   cacheTtl: number
   /** `iss` of the answer, when present, must equal it. */
@@ -25,15 +32,24 @@ const CACHE_MAX = 10_000
 /** Milliseconds a refusal is remembered (never beyond `cacheTtl`): a flood of the same junk costs one call. */
 const REFUSAL_TTL = 5_000
 
-/** RFC 6749 2.3.1: client id and secret are form-url-encoded before the Basic encoding. */
-const formEncode = (value: string): string => encodeURIComponent(value).replace(/%20/g, '+')
+/** The client authentication of the introspection requests, in oauth4webapi's terms (RFC 6749 2.3.1 Basic, body, or an RFC 7523 assertion). */
+async function clientAuthentication (settings: IntrospectionSettings): Promise<oauth.ClientAuth> {
+  if (settings.method === 'private_key_jwt') {
+    const key = settings.clientKey!
+    const alg = key.algorithms[0]!
+    const cryptoKey = await importJWK({ ...key.privateJwk }, alg) as CryptoKey
+    return oauth.PrivateKeyJwt({ key: cryptoKey, kid: key.kid }, { [oauth.modifyAssertion]: (header) => { header.alg = alg } })
+  }
+  return settings.method === 'client_secret_post' ? oauth.ClientSecretPost(settings.clientSecret!) : oauth.ClientSecretBasic(settings.clientSecret!)
+}
 
 /** A verified token, or why the answer refuses it. */
 type Outcome = VerifiedBearer | string
 
 /**
  * RFC 7662 token introspection for opaque access tokens: POST `token` with
- * `token_type_hint=access_token`, authenticated with `client_secret_basic`.
+ * `token_type_hint=access_token`, authenticated with `client_secret_basic`,
+ * `client_secret_post` or `private_key_jwt` (`method`).
  * The token is active only when `active` is the boolean `true`; `aud` must
  * contain an accepted audience (required: an answer without one may be about
  * any token of the IdP, a refresh token included); `iss`, `exp` and
@@ -51,14 +67,16 @@ type Outcome = VerifiedBearer | string
  */
 export class Introspector {
   readonly #settings: IntrospectionSettings
-  readonly #authorization: string
+  readonly #auth: Promise<oauth.ClientAuth>
   readonly #active = new LRUCache<string, VerifiedBearer>({ max: CACHE_MAX })
   readonly #refused = new LRUCache<string, string>({ max: CACHE_MAX })
   readonly #flights = new Map<string, Promise<Outcome>>()
 
   constructor (settings: IntrospectionSettings) {
     this.#settings = settings
-    this.#authorization = `Basic ${Buffer.from(`${formEncode(settings.clientId)}:${formEncode(settings.clientSecret)}`).toString('base64')}`
+    this.#auth = clientAuthentication(settings)
+    // A key that cannot be imported fails each call (503), not the process.
+    this.#auth.catch(() => {})
   }
 
   async introspect (token: string): Promise<VerifiedBearer> {
@@ -92,12 +110,15 @@ export class Introspector {
   }
 
   async #call (token: string): Promise<unknown> {
-    const { endpoint, httpTimeout } = this.#settings
+    const { endpoint, httpTimeout, issuer, clientId } = this.#settings
     try {
+      const body = new URLSearchParams({ token, token_type_hint: 'access_token' })
+      const headers = new Headers({ 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' })
+      await (await this.#auth)({ issuer, introspection_endpoint: endpoint }, { client_id: clientId }, body, headers)
       const response = await fetch(endpoint, {
         method: 'POST',
-        headers: { authorization: this.#authorization, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-        body: new URLSearchParams({ token, token_type_hint: 'access_token' }).toString(),
+        headers,
+        body: body.toString(),
         signal: AbortSignal.timeout(httpTimeout),
         redirect: 'error'
       })
