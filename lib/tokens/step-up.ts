@@ -1,4 +1,4 @@
-import { OidcConfigError, OidcStepUpFailedError, OidcStepUpSubjectError } from '../errors.js'
+import { OidcConfigError, OidcIdTokenInvalidError, OidcStepUpFailedError, OidcStepUpSubjectError } from '../errors.js'
 import { withReason } from '../idp-errors.js'
 
 /**
@@ -128,7 +128,9 @@ export function stepUpKey (requirement: StepUpRequirement): string {
  * reason `step_up_subject`), with an `acr` among `acr_values` and an `auth_time`
  * within `max_age` plus the clock tolerance and not in the future (403
  * `FST_OIDC_STEP_UP_FAILED`, reason `step_up_acr` / `step_up_auth_time`, saying what
- * was asked and what came back). Returns the requirement met, if any.
+ * was asked and what came back). A login without a signed-in user whose `auth_time`
+ * does not meet its `max_age` has an invalid ID token: 401 `FST_OIDC_ID_TOKEN_INVALID`,
+ * reason `id_token_auth_time`. Returns the requirement met, if any.
  */
 export function checkLoginStepUp (claims: Record<string, unknown>, asked: StepUpRequirement & { subject?: string | undefined }, clockTolerance: number): StepUpRequirement | undefined {
   if (asked.subject !== undefined && claims['sub'] !== asked.subject) throw withReason(new OidcStepUpSubjectError(), 'step_up_subject')
@@ -138,6 +140,11 @@ export function checkLoginStepUp (claims: Record<string, unknown>, asked: StepUp
   }
   if (!isStepUp(requirement)) return undefined
   const shortfall = stepUpShortfall(claims, requirement, clockTolerance)
+  // A max_age login that is not a step-up of a signed-in user (a first login, an app's own
+  // authorizeRedirect): an unacceptable auth_time makes the ID token invalid (OIDC Core 3.1.3.7), 401.
+  if (shortfall === 'auth_time' && asked.subject === undefined) {
+    throw withReason(new OidcIdTokenInvalidError(`auth_time: max_age was requested; got ${describeAuthentication(claims)}`), 'id_token_auth_time')
+  }
   if (shortfall !== undefined) {
     throw withReason(new OidcStepUpFailedError(describeRequirement(requirement), describeAuthentication(claims)), `step_up_${shortfall}`)
   }

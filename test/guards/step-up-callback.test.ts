@@ -81,7 +81,7 @@ t.test('an auth_time in the future: 403 FST_OIDC_STEP_UP_FAILED (step_up_auth_ti
   answerWith(attack, () => ({ acr: MFA, auth_time: now() + 600 }))
   const res = await stepUpCallback(t, attack)
   await expectRefused(t, attack, res, 'FST_OIDC_STEP_UP_FAILED', 'step_up_auth_time', sid)
-  t.match(res.body, /got acr &quot;urn:example:mfa&quot;, an auth_time 6\d\d s in the future/)
+  t.match(res.body, /got acr &quot;urn:example:mfa&quot;, an auth_time \d+ s in the future/)
 })
 
 t.test('an old auth_time: 403 FST_OIDC_STEP_UP_FAILED (step_up_auth_time)', async (t) => {

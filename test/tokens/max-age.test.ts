@@ -1,7 +1,8 @@
 // `authorizeRedirect(request, reply, { extra: { max_age } })`: the IdP is asked
 // for an authentication at most max_age seconds old, and the ID token must then
 // carry `auth_time` within max_age (+ the 60 s clock tolerance): a missing or
-// stale auth_time is 403 FST_OIDC_STEP_UP_FAILED (reason step_up_auth_time).
+// stale auth_time is 401 FST_OIDC_ID_TOKEN_INVALID (reason id_token_auth_time): no
+// user is signed in, so this is not a step-up (whose failures are 403, test/guards/step-up*).
 // Without max_age, auth_time is not required.
 import type { FastifyInstance } from 'fastify'
 import type { JWTPayload } from 'jose'
@@ -32,18 +33,18 @@ async function loginWith (t: Test, path: string, authTime: number | undefined): 
 t.test('max_age is sent to the IdP; an ID token without auth_time is refused', async (t) => {
   const { attack, res } = await loginWith(t, '/signin', undefined)
   t.equal(attack.op.requests('/authorize')[0]?.query['max_age'], '60', 'the IdP was asked for max_age=60')
-  await expectRejected(t, attack, res, { status: 403, code: 'FST_OIDC_STEP_UP_FAILED', reason: 'step_up_auth_time' })
+  await expectRejected(t, attack, res, { status: 401, code: 'FST_OIDC_ID_TOKEN_INVALID', reason: 'id_token_auth_time' })
   t.same(opCalls(attack.op), ['GET /authorize', 'POST /token', 'GET /jwks'], 'nothing after the ID token check')
 })
 
 t.test('max_age=60: an authentication 10 minutes old is refused', async (t) => {
   const { attack, res } = await loginWith(t, '/signin', now() - 600)
-  await expectRejected(t, attack, res, { status: 403, code: 'FST_OIDC_STEP_UP_FAILED', reason: 'step_up_auth_time' })
+  await expectRejected(t, attack, res, { status: 401, code: 'FST_OIDC_ID_TOKEN_INVALID', reason: 'id_token_auth_time' })
 })
 
 t.test('max_age=60: an authentication older than max_age + the tolerance (150 s) is refused', async (t) => {
   const { attack, res } = await loginWith(t, '/signin', now() - 150)
-  await expectRejected(t, attack, res, { status: 403, code: 'FST_OIDC_STEP_UP_FAILED', reason: 'step_up_auth_time' })
+  await expectRejected(t, attack, res, { status: 401, code: 'FST_OIDC_ID_TOKEN_INVALID', reason: 'id_token_auth_time' })
 })
 
 t.test('max_age=60: a fresh auth_time logs in', async (t) => {
