@@ -12,7 +12,7 @@ const LAYERS = [
   {
     name: 'entry',
     color: '#f4cccc',
-    paths: ['^lib/index\\.ts$', '^lib/types\\.ts$', '^lib/resource-server/(index|plugin)\\.ts$', '^lib/bin/', '^lib/dev-idp(-acr)?\\.ts$']
+    paths: ['^lib/index\\.ts$', '^lib/types\\.ts$', '^lib/resource-server/(index|plugin)\\.ts$', '^lib/bin/', '^lib/dev-idp(-acr|-token-exchange)?\\.ts$']
   },
   {
     name: 'handlers',
@@ -22,13 +22,13 @@ const LAYERS = [
   {
     name: 'context',
     color: '#fff2cc',
-    paths: ['^lib/context\\.ts$', '^lib/refresh-flight\\.ts$', '^lib/runtime\\.ts$', '^lib/downstream\\.ts$', '^lib/resource-server/context\\.ts$', '^lib/basic/context\\.ts$']
+    paths: ['^lib/context\\.ts$', '^lib/refresh-flight\\.ts$', '^lib/runtime\\.ts$', '^lib/downstream\\.ts$', '^lib/downstream-exchange\\.ts$', '^lib/resource-server/context\\.ts$', '^lib/basic/context\\.ts$']
   },
   {
     name: 'parts',
     color: '#d9ead3',
     paths: [
-      '^lib/provider/', '^lib/session/', '^lib/tokens/', '^lib/config\\.ts$', '^lib/options\\.ts$',
+      '^lib/provider/', '^lib/session/', '^lib/tokens/', '^lib/config\\.ts$', '^lib/options\\.ts$', '^lib/downstream-config\\.ts$',
       '^lib/basic/(config|credentials|options|throttle)\\.ts$', '^lib/resource-server/(config|discovery|types|verifier)\\.ts$'
     ]
   },

@@ -4,6 +4,7 @@ import type { FastifyRequest } from 'fastify'
 export type OidcAuditEventType =
   | 'login' | 'login_failure' | 'logout' | 'refresh' | 'refresh_failure'
   | 'backchannel_logout' | 'backchannel_logout_failure' | 'basic_auth' | 'basic_auth_failure'
+  | 'token_exchange' | 'token_exchange_failure'
 
 /** One audit-trail entry. Never holds a token, secret, password or authorization code. */
 export interface OidcAuditEvent {
@@ -16,6 +17,8 @@ export interface OidcAuditEvent {
   reason?: string | undefined
   /** Basic authentication: the username given, encoded so that it cannot forge a log line. */
   username?: string | undefined
+  /** Token exchange: the origin of the downstream the token is (or was to be) issued for. */
+  downstream?: string | undefined
   /** The client's address (`request.ip`), encoded and cut to 200 characters like `username`. */
   ip: string
   requestId: string
@@ -23,7 +26,7 @@ export interface OidcAuditEvent {
   route: string
 }
 
-export type AuditDetails = Partial<Pick<OidcAuditEvent, 'provider' | 'sub' | 'sid' | 'reason' | 'username'>>
+export type AuditDetails = Partial<Pick<OidcAuditEvent, 'provider' | 'sub' | 'sid' | 'reason' | 'username' | 'downstream'>>
 export type Audit = (request: FastifyRequest, type: OidcAuditEventType, details?: AuditDetails) => OidcAuditEvent
 
 /**

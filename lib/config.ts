@@ -3,7 +3,8 @@ import { OidcConfigError } from './errors.js'
 import { resolveProviders, type ResolvedProvider } from './provider/provider-config.js'
 import { resolveSessionCookie } from './session/cookie-name.js'
 import { parseRedisUrl, redactStoreUrl } from './session/redis-url.js'
-import { asBool, asList, asString, isLoopbackHost, settingsReader } from './settings.js'
+import { resolveDownstreams, type ResolvedExchange } from './downstream-config.js'
+import { asBool, asList, asString, settingsReader } from './settings.js'
 import type { FastifyOidcOptions } from './options.js'
 import type { OidcAuditEvent } from './audit.js'
 
@@ -21,7 +22,10 @@ export interface ResolvedConfig extends Pick<ResolvedProvider,
   sessionSecrets: string[]
   /** The app's own callback URLs (`OIDC_REDIRECT_URIS`), absolute, under the base URL. */
   redirectUris: string[]
+  /** Origins that receive the user's own access token (`OIDC_DOWNSTREAMS`), without those declared with an exchange. */
   downstreams: string[]
+  /** Origins whose calls carry a token exchanged for them at the IdP (RFC 8693, `OIDC_DOWNSTREAM_EXCHANGE`). */
+  downstreamExchanges: readonly ResolvedExchange[]
   /** `memory`, a `redis://` / `rediss://` URL, or a store object. */
   sessionStore: 'memory' | string | SessionStore
   allowHttp: boolean
@@ -42,17 +46,6 @@ export interface ResolvedConfig extends Pick<ResolvedProvider,
   cookieDomain: string | undefined
   secureCookies: boolean
   onAudit: ((event: OidcAuditEvent) => void) | undefined
-}
-
-/** Why an `OIDC_DOWNSTREAMS` entry is not an acceptable origin, or undefined when it is one. */
-function downstreamProblem (entry: unknown, allowHttp: boolean): string | undefined {
-  if (typeof entry !== 'string' || !URL.canParse(entry)) return 'not an absolute URL'
-  const url = new URL(entry)
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') return `the scheme ${url.protocol} is not http(s)`
-  if (url.username !== '' || url.password !== '') return 'no credentials'
-  if (url.pathname !== '/' || url.search !== '' || url.hash !== '') return 'no path, query or fragment'
-  if (url.protocol === 'http:' && !allowHttp && !isLoopbackHost(url.hostname)) return 'http only for loopback hosts unless OIDC_ALLOW_HTTP=true'
-  return undefined
 }
 
 /** `OIDC_REDIRECT_URIS`: each entry absolute (or a path) under the base URL, without fragment or credentials. */
@@ -106,18 +99,7 @@ export function resolveConfig (options: FastifyOidcOptions = {}): Readonly<Resol
   if (!/^\/[\w\-/]*$/.test(prefix) || prefix.endsWith('/')) problems.push(`prefix: expected a path such as /auth, got ${JSON.stringify(prefix)}`)
   const providers = resolveProviders(reader, options, { baseUrl, prefix })
 
-  // Kept as URL origins (lowercase host, default port dropped): request.oidc.fetch compares `new URL(target).origin` with them.
-  const rawDownstreams: unknown = pick(options.downstreams, 'OIDC_DOWNSTREAMS', asList, 'a comma-separated list of origins') ?? []
-  const downstreams: string[] = []
-  if (!Array.isArray(rawDownstreams)) {
-    problems.push('downstreams: expected an array of origins such as https://api.example.com')
-  } else {
-    for (const entry of rawDownstreams as unknown[]) {
-      const why = downstreamProblem(entry, allowHttp)
-      if (why === undefined) downstreams.push(new URL(entry as string).origin)
-      else problems.push(`OIDC_DOWNSTREAMS: expected origins such as https://api.example.com (${why}), got ${JSON.stringify(String(entry).replace(/\/\/[^@/]*@/, '//***@').slice(0, 60))}`)
-    }
-  }
+  const { downstreams, exchanges: downstreamExchanges } = resolveDownstreams(reader, options.downstreams)
 
   let sessionStore: 'memory' | string | SessionStore = 'memory'
   const storeOption = options.sessionStore ?? read('OIDC_SESSION_STORE')
@@ -161,6 +143,7 @@ export function resolveConfig (options: FastifyOidcOptions = {}): Readonly<Resol
     sessionSecrets,
     redirectUris,
     downstreams,
+    downstreamExchanges: Object.freeze(downstreamExchanges.map((e) => Object.freeze(e))),
     sessionStore,
     allowHttp,
     prefix,

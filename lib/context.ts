@@ -1,6 +1,8 @@
 import type { FastifyRequest } from 'fastify'
 import { rolesFrom } from './claims.js'
+import type { ResolvedExchange } from './downstream-config.js'
 import { forwardFetch, forwardHeaders, sessionRenewal, type Forwarding } from './downstream.js'
+import { cachedExchange, startExchange } from './downstream-exchange.js'
 import { OidcSessionStoreError, OidcUnauthenticatedError, OidcUnknownProviderError } from './errors.js'
 import { reasonOf, withReason } from './idp-errors.js'
 import type { Runtime } from './runtime.js'
@@ -180,7 +182,7 @@ export class RequestContext implements OidcRequestContext {
     throw refreshPendingError(until, waitMs)
   }
 
-  /** `fetch` with the user's access token, to allow-listed origins only (see lib/downstream.ts). */
+  /** `fetch` with the user's access token (or one exchanged for the downstream), to allow-listed origins only (see lib/downstream.ts). */
   async fetch (url: string | URL, init?: RequestInit): Promise<Response> {
     return await forwardFetch(this.#forwarding(), url, init)
   }
@@ -191,12 +193,49 @@ export class RequestContext implements OidcRequestContext {
   }
 
   #forwarding (): Forwarding {
+    const { downstreams, downstreamExchanges } = this.#runtime.config
+    const renewal = sessionRenewal(this)
     return {
-      accessToken: async () => await this.accessToken(),
-      renew: sessionRenewal(this),
+      accessToken: async (target) => await this.#tokenFor(target),
+      renew: async (refused, target) => this.#exchangeOf(target) === undefined ? await renewal(refused) : await this.#tokenFor(target, refused),
       incoming: this.#request.headers,
-      downstreams: this.#runtime.config.downstreams
+      downstreams: [...downstreams, ...downstreamExchanges.map((e) => e.origin)]
     }
+  }
+
+  #exchangeOf (target: URL): ResolvedExchange | undefined {
+    return this.#runtime.config.downstreamExchanges.find((e) => e.origin === target.origin)
+  }
+
+  /**
+   * The token for `target`: the user's access token (refreshed first when about to
+   * expire) or, for a downstream declared with an exchange, the session's token for
+   * it — exchanged at the IdP when there is none still valid (or the downstream
+   * refused it): once per session and downstream even under concurrent calls.
+   */
+  async #tokenFor (target: URL, refused?: string): Promise<string> {
+    const subject = await this.accessToken()
+    const exchange = this.#exchangeOf(target)
+    if (exchange === undefined) return subject
+    const runtime = this.#runtime
+    const request = this.#request
+    const current = this.#payload!
+    const cached = cachedExchange(current, exchange, runtime.config.refreshLeeway, refused)
+    if (cached !== undefined) return cached
+    // Joined by the calls that replace the same token (none yet, expired, or refused) from the same user token.
+    const replaced = refused ?? current.exchanged?.[exchange.origin]?.accessToken ?? ''
+    const flight = runtime.exchangeFlights.join(`${request.session.sessionId}\n${exchange.origin}`, `${subject}\n${replaced}`,
+      () => startExchange(runtime, request, current, exchange, refused))
+    const { token, payload, stored } = await flight.wait()
+    if (stored !== undefined) {
+      // A call that joined another request's exchange takes its session, so it never writes back the old one.
+      if (request.session.oidc !== stored) {
+        keepExpiry(request)
+        request.session.set('oidc', stored)
+      }
+      this.#payload = payload
+    }
+    return token
   }
 
   /** Forgets the user: destroys the server-side session. */

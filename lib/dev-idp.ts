@@ -29,6 +29,7 @@ import type { AddressInfo } from 'node:net'
 import { randomBytes } from 'node:crypto'
 import { exportJWK, generateKeyPair } from 'jose'
 import { acrConfiguration, authenticationClaims, issueRequestedAcr } from './dev-idp-acr.js'
+import { TOKEN_EXCHANGE_GRANT, registerTokenExchange, type DevIdpTokenExchange } from './dev-idp-token-exchange.js'
 import type {
   Account,
   ClientMetadata,
@@ -40,6 +41,7 @@ import type {
 } from 'oidc-provider'
 
 export type Provider = ProviderClass
+export type { DevIdpTokenExchange }
 
 export interface DevIdpClient {
   client_id: string
@@ -113,6 +115,14 @@ export interface DevIdpOptions {
    * for an `acr` the session lacks asks the user to log in again. Default none.
    */
   acrValues?: string[]
+  /**
+   * Accept RFC 8693 token exchange (`urn:ietf:params:oauth:grant-type:token-exchange`)
+   * from every client: a valid access token of that client (an opaque one, as issued
+   * without `jwtAccessTokens`) for an RFC 9068 JWT access token of the same user whose
+   * `aud` is the requested `audience` (or `resource`) alone, with the requested scopes it
+   * knows. Anything else is `invalid_grant` / `invalid_target`. Default: off.
+   */
+  tokenExchange?: DevIdpTokenExchange | undefined
 }
 
 export interface LogEntry {
@@ -142,7 +152,6 @@ export interface DevIdp {
 }
 
 const ROLES_CLAIM = 'roles'
-
 function defaultClaims (login: string): Record<string, unknown> {
   return {
     name: login.charAt(0).toUpperCase() + login.slice(1),
@@ -224,7 +233,7 @@ export async function startDevIdp (options: DevIdpOptions): Promise<DevIdp> {
       client_id: c.client_id,
       redirect_uris: c.redirect_uris,
       post_logout_redirect_uris: c.post_logout_redirect_uris,
-      grant_types: ['authorization_code', 'refresh_token'],
+      grant_types: ['authorization_code', 'refresh_token', ...(options.tokenExchange === undefined ? [] : [TOKEN_EXCHANGE_GRANT])],
       response_types: ['code'],
       token_endpoint_auth_method: c.token_endpoint_auth_method ??
         (c.client_secret === undefined ? 'none' : 'client_secret_basic')
@@ -364,6 +373,7 @@ export async function startDevIdp (options: DevIdpOptions): Promise<DevIdp> {
     }
   })
 
+  if (options.tokenExchange !== undefined) registerTokenExchange(provider, errors, options.tokenExchange)
   server.on('request', provider.callback())
 
   return {

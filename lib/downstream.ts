@@ -15,15 +15,18 @@ const REPLAYABLE_BODIES = [URLSearchParams, ArrayBuffer, Blob, FormData]
 
 /** What forwarding needs: the caller's token, how to replace it, the incoming headers and the allow-list. */
 export interface Forwarding {
-  /** The access token to send (refreshed first when about to expire). */
-  accessToken: () => Promise<string>
   /**
-   * The token to use after a downstream refused `refused`, or `undefined` when
+   * The access token to send to `target` (refreshed first when about to expire; for a
+   * downstream declared with an exchange, the token exchanged for it).
+   */
+  accessToken: (target: URL) => Promise<string>
+  /**
+   * The token to use after `target` refused `refused`, or `undefined` when
    * nothing can replace it (see `sessionRenewal`; a bearer caller's token cannot be renewed).
    */
-  renew: (refused: string) => Promise<string | undefined>
+  renew: (refused: string, target: URL) => Promise<string | undefined>
   incoming: IncomingHttpHeaders
-  /** `config.downstreams`: URL origins. */
+  /** The allow-listed URL origins (`config.downstreams`, plus those declared with an exchange). */
   downstreams: readonly string[]
 }
 
@@ -87,7 +90,7 @@ export interface RenewableSession {
  * already replaced the refused one, else a new one from a refresh (single-flight
  * per session); `undefined` when the session holds no refresh token.
  */
-export function sessionRenewal (session: RenewableSession): Forwarding['renew'] {
+export function sessionRenewal (session: RenewableSession): (refused: string) => Promise<string | undefined> {
   return async (refused) => {
     const current = session.payload?.tokens.accessToken
     if (current !== refused) return current
@@ -113,7 +116,7 @@ export function sessionRenewal (session: RenewableSession): Forwarding['renew'] 
  */
 export async function forwardFetch (forwarding: Forwarding, url: string | URL, init: RequestInit = {}): Promise<Response> {
   const target = allowedTarget(url, forwarding.downstreams)
-  const token = await forwarding.accessToken()
+  const token = await forwarding.accessToken(target)
   const tracing = tracingHeaders(forwarding.incoming)
   const send = async (accessToken: string): Promise<Response> => {
     const headers = new Headers(init.headers)
@@ -129,7 +132,7 @@ export async function forwardFetch (forwarding: Forwarding, url: string | URL, i
   if (first.status !== 401) return first
   const replayable = isReplayable(init.body)
   if (replayable) await discard(first)
-  const fresh = await forwarding.renew(token).catch(async (err: unknown) => {
+  const fresh = await forwarding.renew(token, target).catch(async (err: unknown) => {
     await discard(first)
     throw err
   })
@@ -157,6 +160,6 @@ export async function forwardFetch (forwarding: Forwarding, url: string | URL, i
 export async function forwardHeaders (forwarding: Forwarding, url?: string | URL): Promise<Record<string, string>> {
   const headers = tracingHeaders(forwarding.incoming)
   if (url === undefined) return headers
-  allowedTarget(url, forwarding.downstreams)
-  return { ...headers, authorization: `Bearer ${await forwarding.accessToken()}` }
+  const target = allowedTarget(url, forwarding.downstreams)
+  return { ...headers, authorization: `Bearer ${await forwarding.accessToken(target)}` }
 }

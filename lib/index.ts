@@ -67,6 +67,7 @@ const plugin: FastifyPluginAsync<FastifyOidcOptions> = async function fastifyOid
     client,
     vault: new TokenVault(config.sessionSecrets, 10_000, config.sessionIdleTimeout * 1000, new Set(providers.keys())),
     flights: new SingleFlight(),
+    exchangeFlights: new SingleFlight(),
     audit,
     store,
     innerStore,

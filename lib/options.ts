@@ -3,6 +3,7 @@ import type { SessionStore } from '@fastify/session'
 import type { OidcAuditEvent } from './audit.js'
 import type { OidcBasicOptions } from './basic/options.js'
 import type { OidcClaims } from './contract.js'
+import type { OidcDownstream } from './downstream-config.js'
 import type { OidcClient, OidcEndpoints, OidcPreset, OidcTokenAuthMethod } from './provider/types.js'
 import type { OidcResourceServerOptions } from './resource-server/types.js'
 
@@ -99,8 +100,13 @@ export interface FastifyOidcOptions extends OidcBasicOptions {
   discoveryUrl?: string | undefined
   /** `OIDC_POST_LOGOUT_REDIRECT_URI`: default base + `/`. */
   postLogoutRedirectUri?: string | undefined
-  /** `OIDC_DOWNSTREAMS`: origins allowed to receive the user's access token. */
-  downstreams?: string[] | undefined
+  /**
+   * `OIDC_DOWNSTREAMS`: origins allowed to receive the user's access token. An entry
+   * `{ origin, exchange: { audience, scope } }` (`OIDC_DOWNSTREAM_EXCHANGE=<origin>=<audience>`)
+   * allow-lists an origin whose calls carry a token exchanged for it at the IdP (RFC 8693),
+   * never the user's own. When given, this option replaces both env vars.
+   */
+  downstreams?: Array<string | OidcDownstream> | undefined
   /**
    * `OIDC_SESSION_STORE`: `memory` (default, one process), a `redis://` / `rediss://` URL
    * (shared by every instance), `redis+cluster://h:p,h:p` / `rediss+cluster://…` (Redis

@@ -16,6 +16,8 @@ export interface Runtime {
   vault: TokenVault
   /** Each session's refresh in flight in this process. */
   flights: SingleFlight<Flight<{ payload: SessionPayload, stored: StoredSession }>>
+  /** Each session's token exchange per downstream in flight in this process (see lib/downstream-exchange.ts). */
+  exchangeFlights: SingleFlight<Flight<{ token: string, payload: SessionPayload, stored: StoredSession | undefined }>>
   audit: Audit
   /** The store @fastify/session uses (tombstones, 503 on failure). */
   store: TombstoneStore

@@ -4,6 +4,7 @@
 export type { OidcClaims, OidcLoginResult, OidcRequestContext, OidcTokenSet } from './contract.js'
 export type { OidcAuditEvent, OidcAuditEventType } from './audit.js'
 export type { FastifyOidcOptions, OidcDecorator, OidcProviderOptions, RequireAuthOptions } from './options.js'
+export type { OidcDownstream, OidcDownstreamExchange } from './downstream-config.js'
 export type { AuthorizeParams, OidcClient, OidcEndpoints, OidcPreset, OidcTokenAuthMethod } from './provider/types.js'
 export type { OidcAuthenticate, OidcBasicOptions, OidcBasicUser } from './basic/options.js'
 export type { BearerVerifier, OidcResourceServerOptions, RequireBearerOptions, VerifiedBearer } from './resource-server/types.js'

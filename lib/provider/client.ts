@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { ResolvedConfig } from '../config.js'
+import type { OidcDownstreamExchange } from '../downstream-config.js'
 import {
   OidcCallbackMalformedError, OidcIdpError, OidcIdpResponseError, OidcIssuerMismatchError, OidcLogoutTokenInvalidError, OidcNoRefreshTokenError,
   OidcProviderMismatchError, OidcRedirectUriError, OidcRefreshFailedError, OidcStateMismatchError, OidcStateMissingError, OidcStateReplayedError
@@ -23,6 +24,7 @@ import { namesIssuer } from './issuer.js'
 import { parAuthorizeUrl, pushAuthorizationRequest } from './par.js'
 import { logoutUrl } from './logout-url.js'
 import type { ResolvedProvider } from './provider-config.js'
+import { exchangeCredentials, exchangeToken, type ExchangedToken } from './token-exchange.js'
 import { fetchUserinfo } from './userinfo.js'
 
 export interface ClientDeps {
@@ -237,6 +239,12 @@ export class ProviderClient implements OidcClient {
     const { keys, algorithms, info } = connection.current()
     if (keys === undefined) throw withReason(new OidcLogoutTokenInvalidError('this provider sends no logout tokens'), 'logout_token_invalid')
     return await verifyLogoutToken(token, { keys: keys.keys, algorithms, issuer: info.issuer, clientId: this.provider.clientId, clockTolerance: config.clockTolerance })
+  }
+
+  /** RFC 8693: the user's access token exchanged for one for a downstream (see `exchangeToken`). */
+  async exchangeToken (subjectToken: string, target: OidcDownstreamExchange): Promise<ExchangedToken> {
+    const { connection, config } = this.#deps
+    return await exchangeToken(exchangeCredentials(this.provider, connection.current().info, config.httpTimeout), subjectToken, target)
   }
 
   /** Where the browser goes at logout (see `logoutUrl`). */

@@ -6,6 +6,15 @@ import type { OidcClaims, OidcTokenSet } from '../contract.js'
 import { deriveKeys } from './keys.js'
 import { Sealer } from './seal.js'
 
+/** A token exchanged for one downstream (RFC 8693), kept in the sealed payload until shortly before it expires. */
+export interface ExchangedEntry {
+  accessToken: string
+  /** Unix seconds, when the IdP said. */
+  expiresAt?: number | undefined
+  /** The exchange's parameters it was issued for (`audience`, `resource`, `scope`): changed settings make it unusable. */
+  for: string
+}
+
 /** The sealed content of a logged-in session. */
 export interface SessionPayload {
   tokens: OidcTokenSet
@@ -13,6 +22,8 @@ export interface SessionPayload {
   provider: string
   /** Set by a login that asked for a step-up: which requirement (`stepUpKey`) and when (ms since the epoch). */
   stepUp?: { key: string, at: number } | undefined
+  /** Tokens exchanged for downstreams, by origin (only origins declared with an exchange: bounded by the configuration). */
+  exchanged?: Record<string, ExchangedEntry> | undefined
 }
 
 /** What `request.session.oidc` holds: no token and no claim is readable. */

@@ -170,6 +170,8 @@ export interface ForwardingOptions {
   idp?: TestProviderOptions
   /** Log in the browser (default true). */
   login?: boolean
+  /** Runs once the IdP is up, before the app is built: more app options (e.g. downstreams that need the issuer). */
+  beforeApp?: (idp: TestProvider) => Promise<Partial<BuildAppOptions>>
 }
 
 /** The dev IdP and the app with the forwarding routes; the browser logged in as `demo`. */
@@ -184,7 +186,8 @@ export async function startForwarding (t: Teardownable, options: ForwardingOptio
     clientSecret: idp.client.clientSecret,
     downstreams: options.downstreams,
     routes: forwardingRoutes,
-    ...options.app
+    ...options.app,
+    ...await options.beforeApp?.(idp)
   })
   const browser = new Browser()
   if (options.login !== false) {

@@ -1,0 +1,47 @@
+// The dev IdP's RFC 8693 token-exchange grant (`DevIdpOptions.tokenExchange`),
+// registered on oidc-provider 9 with `registerGrantType` (its handler gets the
+// context only and sets `ctx.body`). Minimal on purpose: enough to issue each
+// downstream a token for its own audience, and to refuse what a real IdP refuses.
+import type { KoaContextWithOIDC, default as ProviderClass } from 'oidc-provider'
+
+/** RFC 8693 section 2.1 `grant_type`. */
+export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange'
+const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token'
+
+/** Which audiences a token may be exchanged for. */
+export interface DevIdpTokenExchange {
+  /** Each audience a token may be exchanged for, with its scopes (default 'api:read'). */
+  audiences: Record<string, { scope?: string }>
+  /** Lifetime of an exchanged token, seconds. Default 300. */
+  ttl?: number
+}
+
+/**
+ * Registers the grant: the subject token must be an access token this provider
+ * issued to the same client and still valid (found in its own store, so opaque
+ * tokens only), else `invalid_grant`; the audience (`audience`, else `resource`)
+ * one of `exchange.audiences`, else `invalid_target`. The answer is an RFC 9068
+ * JWT access token of the same user whose `aud` is that audience alone, with the
+ * requested scopes it knows (all of them when none is asked for).
+ */
+export function registerTokenExchange (provider: ProviderClass, errors: typeof import('oidc-provider').errors, exchange: DevIdpTokenExchange): void {
+  provider.registerGrantType(TOKEN_EXCHANGE_GRANT, async (ctx: KoaContextWithOIDC) => {
+    const params = ctx.oidc.params as Record<string, unknown>
+    const client = ctx.oidc.client!
+    if (params['subject_token_type'] !== ACCESS_TOKEN_TYPE) throw new errors.InvalidRequest('subject_token_type must be an access token')
+    const requested = params['audience'] ?? params['resource']
+    const target = typeof requested === 'string' ? exchange.audiences[requested] : undefined
+    if (target === undefined) throw new errors.InvalidTarget('unknown audience')
+    const subject = await ctx.oidc.provider.AccessToken.find(String(params['subject_token']))
+    if (subject === undefined || subject.isExpired || subject.clientId !== client.clientId) throw new errors.InvalidGrant('subject_token is not a valid access token of this client')
+    const known = (target.scope ?? 'api:read').split(' ')
+    const asked = typeof params['scope'] === 'string' ? params['scope'].split(' ') : known
+    const scope = asked.filter((s) => known.includes(s)).join(' ')
+    const token = new ctx.oidc.provider.AccessToken({ accountId: subject.accountId, client, grantId: subject.grantId, gty: 'token_exchange', scope })
+    token.resourceServer = new ctx.oidc.provider.ResourceServer(requested as string, {
+      audience: requested as string, scope: known.join(' '), accessTokenFormat: 'jwt', accessTokenTTL: exchange.ttl ?? 300, jwt: { sign: { alg: 'RS256' } }
+    })
+    const value = await token.save()
+    ctx.body = { access_token: value, issued_token_type: ACCESS_TOKEN_TYPE, token_type: 'Bearer', expires_in: token.expiration, scope }
+  }, ['subject_token', 'subject_token_type', 'requested_token_type', 'audience', 'resource', 'scope'])
+}
