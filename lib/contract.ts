@@ -72,6 +72,10 @@ export interface OidcRequestContext {
    * the request once more when its body can be replayed (not a stream: then the 401
    * is returned); a second 401, or a 401 without a refresh token, throws
    * `FST_OIDC_DOWNSTREAM_UNAUTHORIZED` (log in again). Anonymous: `FST_OIDC_UNAUTHENTICATED`.
+   * An origin declared with an exchange (`OIDC_DOWNSTREAM_EXCHANGE`) gets a token
+   * exchanged for it at the IdP (RFC 8693, kept in the session until shortly before
+   * it expires), never the user's own; a failed exchange throws as a failed refresh
+   * does (401 / 502 / 504) and sends nothing.
    *
    * @example
    * const res = await request.oidc.fetch('https://details.internal/products/1')
@@ -82,7 +86,8 @@ export interface OidcRequestContext {
    * Headers for your own HTTP client: the incoming request's tracing headers, and
    * `authorization: Bearer <access token>` (refreshed first when about to expire)
    * only when `url` is given and its origin is in `OIDC_DOWNSTREAMS` (any other URL
-   * throws `FST_OIDC_DOWNSTREAM_ORIGIN_DENIED`). Anonymous with a `url`: `FST_OIDC_UNAUTHENTICATED`.
+   * throws `FST_OIDC_DOWNSTREAM_ORIGIN_DENIED`); for an origin declared with an
+   * exchange, the token exchanged for it. Anonymous with a `url`: `FST_OIDC_UNAUTHENTICATED`.
    *
    * @example
    * const headers = await request.oidc.forwardHeaders('https://reviews.internal')

@@ -1,7 +1,7 @@
 import * as oauth from 'oauth4webapi'
 import type { OidcDownstreamExchange } from '../downstream-config.js'
 import { OidcIdpError, OidcIdpResponseError, OidcInvalidGrantError } from '../errors.js'
-import { translateIdpError, withReason, type ReasonedError } from '../idp-errors.js'
+import { isOAuthErrorCode, translateIdpError, withReason, type ReasonedError } from '../idp-errors.js'
 import { tokenAuthMethod } from './client-auth.js'
 import type { ProviderInfo } from './discovery.js'
 import type { ResolvedProvider } from './provider-config.js'
@@ -43,12 +43,11 @@ export function exchangeCredentials (provider: ResolvedProvider, info: ProviderI
 
 /** An oauth4webapi failure as a plugin error, with the reasons a failed refresh has (`invalid_grant`, `token_exchange_error`, …). */
 function exchangeError (err: unknown): ReasonedError {
+  // (oauth4webapi reads an OAuth error body from 4xx answers only: a 5xx is an OperationProcessingError.)
   if (err instanceof oauth.ResponseBodyError) {
     if (err.error === 'invalid_grant') return withReason(new OidcInvalidGrantError(), 'invalid_grant')
-    // Only the OAuth error code is kept: it is checked to be a short token, unlike the description.
-    const code = /^[\w.-]{1,64}$/.test(err.error) ? err.error : 'error'
-    if (err.status < 500) return withReason(new OidcIdpError(`the token endpoint answered ${code} to the token exchange`), 'token_exchange_error')
-    return withReason(new OidcIdpResponseError(`the token endpoint answered HTTP ${err.status} to the token exchange`), 'token_exchange_error')
+    // Only the OAuth error code is kept: checked to be a short token, unlike the description.
+    return withReason(new OidcIdpError(`the token endpoint answered ${isOAuthErrorCode(err.error) ? err.error : 'error'} to the token exchange`), 'token_exchange_error')
   }
   if (err instanceof oauth.WWWAuthenticateChallengeError) {
     return withReason(new OidcIdpError(`the token endpoint refused the client (HTTP ${err.status}) for the token exchange`), 'token_exchange_error')

@@ -37,7 +37,7 @@ export interface ExchangeSetup extends ForwardingSetup {
  * The dev IdP (exchanges for details and reviews, `ttl` seconds), both services, and
  * the app with details and reviews declared with an exchange; the browser logged in.
  */
-export async function startExchange (t: Teardownable, options: { ttl?: number, app?: ForwardingOptions['app'] } = {}): Promise<ExchangeSetup> {
+export async function startExchange (t: Teardownable, options: { ttl?: number, app?: ForwardingOptions['app'], idp?: ForwardingOptions['idp'] } = {}): Promise<ExchangeSetup> {
   const tokenExchange = {
     audiences: { [DETAILS_AUDIENCE]: { scope: 'details:read' }, [REVIEWS_AUDIENCE]: { scope: 'reviews:read' } },
     ...(options.ttl === undefined ? {} : { ttl: options.ttl })
@@ -45,7 +45,7 @@ export async function startExchange (t: Teardownable, options: { ttl?: number, a
   const services: { details?: RecordingService, reviews?: RecordingService } = {}
   const setup = await startForwarding(t, {
     downstreams: [],
-    idp: { tokenExchange },
+    idp: { ...options.idp, tokenExchange },
     ...(options.app === undefined ? {} : { app: options.app }),
     beforeApp: async (idp) => {
       const details = services.details = await startService(t, idp.issuer, DETAILS_AUDIENCE)
