@@ -4,7 +4,7 @@ import { OidcUnauthenticatedError } from './errors.js'
 import { reasonOf, withReason } from './idp-errors.js'
 import type { Runtime } from './runtime.js'
 import { storeCall } from './session/session-index.js'
-import { identityOf, type ExchangedEntry, type SessionPayload, type StoredSession } from './session/token-vault.js'
+import { identityOf, keepExpiry, type ExchangedEntry, type SessionPayload, type StoredSession } from './session/token-vault.js'
 import type { Flight } from './tokens/single-flight.js'
 
 /** A downstream's exchanged token, and the session as it was saved with it (`stored` undefined: nothing was saved). */
@@ -65,7 +65,12 @@ async function runExchange (runtime: Runtime, request: FastifyRequest, current: 
         const stored = (await storeCall(store.load(sessionId)))?.oidc
         if (stored === undefined) throw withReason(new OidcUnauthenticatedError(), 'session_ended')
         const latest = await vault.open(stored, sessionId)
-        if (latest !== null) base = latest.payload
+        if (latest !== null) {
+          // The newest token set (a refresh elsewhere): what is exchanged, and what the new token is saved with.
+          base = latest.payload
+          keepExpiry(request)
+          request.session.set('oidc', stored)
+        }
         const token = cachedExchange(base, exchange, runtime.config.refreshLeeway, refused)
         if (token !== undefined) return { token, payload: base, stored }
       }

@@ -24,7 +24,7 @@ import { namesIssuer } from './issuer.js'
 import { parAuthorizeUrl, pushAuthorizationRequest } from './par.js'
 import { logoutUrl } from './logout-url.js'
 import type { ResolvedProvider } from './provider-config.js'
-import { exchangeCredentials, exchangeToken, type ExchangedToken } from './token-exchange.js'
+import { exchangeToken, type ExchangedToken } from './token-exchange.js'
 import { fetchUserinfo } from './userinfo.js'
 
 export interface ClientDeps {
@@ -243,8 +243,7 @@ export class ProviderClient implements OidcClient {
 
   /** RFC 8693: the user's access token exchanged for one for a downstream (see `exchangeToken`). */
   async exchangeToken (subjectToken: string, target: OidcDownstreamExchange): Promise<ExchangedToken> {
-    const { connection, config } = this.#deps
-    return await exchangeToken(exchangeCredentials(this.provider, connection.current().info, config.httpTimeout), subjectToken, target)
+    return await exchangeToken(this.#deps.connection.current().credentials, subjectToken, target)
   }
 
   /** Where the browser goes at logout (see `logoutUrl`). */
