@@ -30,11 +30,11 @@ export function cachedExchange (payload: SessionPayload, exchange: ResolvedExcha
   return entry.expiresAt! - leeway > Date.now() / 1000 ? entry.accessToken : undefined
 }
 
-/** The payload with `entry` for `origin`; other downstreams' entries that expired are dropped. */
-function withEntry (payload: SessionPayload, origin: string, entry: ExchangedEntry): SessionPayload {
+/** The payload with `entry` for `origin` (none: without one); other downstreams' entries that expired are dropped. */
+function withEntry (payload: SessionPayload, origin: string, entry: ExchangedEntry | undefined): SessionPayload {
   const now = Date.now() / 1000
   const kept = Object.entries(payload.exchanged ?? {}).filter(([key, e]) => key !== origin && e.expiresAt! > now)
-  return { ...payload, exchanged: Object.fromEntries([...kept, [origin, entry]]) }
+  return { ...payload, exchanged: Object.fromEntries(entry === undefined ? kept : [...kept, [origin, entry]]) }
 }
 
 /**
@@ -84,15 +84,20 @@ async function runExchange (runtime: Runtime, request: FastifyRequest, current: 
   }
 }
 
-/** Exchanges the session's access token at its provider; keeps the new token in the session when `keep` and its expiry is known. */
+/**
+ * Exchanges the session's access token at its provider and, when `keep`, saves the new
+ * token in the session — or, when the IdP gave no expiry, drops the session's old token
+ * for this downstream (it may be the one just refused).
+ */
 async function exchangeInto (runtime: Runtime, request: FastifyRequest, base: SessionPayload, exchange: ResolvedExchange, keep: boolean): Promise<ExchangeResult> {
   const { providers, vault, audit } = runtime
   const { client } = providers.get(base.provider)!
   const { origin, ...target } = exchange
   const issued = await client.exchangeToken(base.tokens.accessToken, target)
   audit(request, 'token_exchange', { ...identityOf(base), downstream: origin })
-  if (!keep || issued.expiresAt === undefined) return { token: issued.accessToken, payload: base, stored: undefined }
-  const payload = withEntry(base, origin, { accessToken: issued.accessToken, expiresAt: issued.expiresAt, for: fingerprint(exchange) })
+  const entry = issued.expiresAt === undefined ? undefined : { accessToken: issued.accessToken, expiresAt: issued.expiresAt, for: fingerprint(exchange) }
+  if (!keep || (entry === undefined && base.exchanged?.[origin] === undefined)) return { token: issued.accessToken, payload: base, stored: undefined }
+  const payload = withEntry(base, origin, entry)
   const stored = await vault.write(request, payload)
   // Best effort: a store failing now costs one more exchange later, not this call.
   await Promise.allSettled([request.session.save()])

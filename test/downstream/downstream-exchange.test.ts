@@ -5,6 +5,7 @@
 // exchange per session and downstream for many calls, in one request or several).
 import t from 'tap'
 import { decodeJwt } from 'jose'
+import { startDownstream, startForwarding } from '../helpers/downstream.js'
 import { DETAILS_AUDIENCE, REVIEWS_AUDIENCE, TOKEN_EXCHANGE, startExchange } from '../helpers/exchange.js'
 
 t.test('details and reviews each receive a token for their own audience only, exchanged once per session', async (t) => {
@@ -69,4 +70,29 @@ t.test('the exchanged token is exchanged again once it is about to expire', asyn
   t.equal(idp.countGrants(TOKEN_EXCHANGE), 2, 'exchanged again once within the leeway of its expiry')
   t.equal(new Set(details.authorizations).size, 2, 'details got the new token')
   t.equal(idp.countGrants('refresh_token'), 0, 'the user\'s own token was not refreshed')
+})
+
+t.test('an exchange by resource indicator; a token answered without expires_in is not kept', async (t) => {
+  const api = await startDownstream(t)
+  const setup = await startForwarding(t, {
+    downstreams: [],
+    idp: { tokenExchange: { audiences: { [DETAILS_AUDIENCE]: {} } } },
+    beforeApp: async () => ({ downstreams: [{ origin: api.origin, exchange: { resource: DETAILS_AUDIENCE } }] })
+  })
+  t.equal((await setup.call({ url: `${api.origin}/a` })).body[0].status, 200)
+  const first = String(api.requests[0]!.headers.authorization).replace(/^Bearer /, '')
+  t.equal(decodeJwt(first).aud, DETAILS_AUDIENCE, 'resource= gave a token for that resource')
+
+  // The IdP now answers without expires_in.
+  let n = 0
+  setup.idp.provider.registerGrantType(TOKEN_EXCHANGE, async (ctx) => {
+    ctx.body = { access_token: `opaque-${++n}`, token_type: 'Bearer', issued_token_type: 'urn:ietf:params:oauth:token-type:access_token' }
+  }, ['subject_token', 'subject_token_type', 'requested_token_type', 'audience', 'resource', 'scope'])
+  // The kept token is refused once, so a new one is asked for.
+  api.script = (_request, index) => index === 1 ? { status: 401 } : undefined
+  t.equal((await setup.call({ url: `${api.origin}/b` })).body[0].status, 200)
+  t.equal(api.requests[2]!.headers.authorization, 'Bearer opaque-1', 'the retry carried the new token')
+  t.equal((await setup.call({ url: `${api.origin}/c` })).body[0].status, 200)
+  t.equal(setup.idp.countGrants(TOKEN_EXCHANGE), 3, 'the token without expiry was not kept, nor the refused one: exchanged again')
+  t.equal(api.requests[3]!.headers.authorization, 'Bearer opaque-2')
 })

@@ -167,7 +167,8 @@ export interface ForwardingSetup extends TestApp {
 export interface ForwardingOptions {
   downstreams: string[]
   app?: Partial<BuildAppOptions>
-  idp?: TestProviderOptions
+  /** The IdP's options, or a function of the app's base URL giving them (for clients registered with its redirect URI). */
+  idp?: TestProviderOptions | ((appBaseUrl: string) => TestProviderOptions)
   /** Log in the browser (default true). */
   login?: boolean
   /** Runs once the IdP is up, before the app is built: more app options (e.g. downstreams that need the issuer). */
@@ -177,7 +178,8 @@ export interface ForwardingOptions {
 /** The dev IdP and the app with the forwarding routes; the browser logged in as `demo`. */
 export async function startForwarding (t: Teardownable, options: ForwardingOptions): Promise<ForwardingSetup> {
   const port = await freePort()
-  const idp = await startProvider(t, { appBaseUrl: `http://127.0.0.1:${port}`, ...options.idp })
+  const appBaseUrl = `http://127.0.0.1:${port}`
+  const idp = await startProvider(t, { appBaseUrl, ...(typeof options.idp === 'function' ? options.idp(appBaseUrl) : options.idp) })
   const issued = recordIssuedTokens(idp)
   const app = await buildApp(t, {
     port,
