@@ -26,9 +26,9 @@ export function envPrefix (provider: Pick<ResolvedProvider, 'name'>): string {
  * The log line for an `invalid_client` answer of the token endpoint: what the
  * client sent (never the secret) and the settings that fix it.
  */
-export function invalidClientHint (provider: Pick<ResolvedProvider, 'name' | 'clientId'>, method: TokenAuthMethod): string {
+export function invalidClientHint (provider: Pick<ResolvedProvider, 'name' | 'clientId'>, method: TokenAuthMethod, endpoint = 'token'): string {
   const env = envPrefix(provider)
-  const who = `oidc: the token endpoint of provider ${provider.name} refused the client credentials (invalid_client) for client_id ${JSON.stringify(provider.clientId)}`
+  const who = `oidc: the ${endpoint} endpoint of provider ${provider.name} refused the client credentials (invalid_client) for client_id ${JSON.stringify(provider.clientId)}`
   if (method === 'none') {
     return `${who}, sent as a public client (no ${env}CLIENT_SECRET is set): if the IdP registered a confidential client, set ${env}CLIENT_SECRET, and ${env}TOKEN_AUTH_METHOD to the method it expects`
   }

@@ -45,7 +45,6 @@ export async function clientCredentials (provider: ResolvedProvider, info: Provi
     issuer: info.issuer,
     token_endpoint: info.endpoints.token,
     ...(info.endpoints.revocation === undefined ? {} : { revocation_endpoint: info.endpoints.revocation }),
-    ...(info.endpoints.introspection === undefined ? {} : { introspection_endpoint: info.endpoints.introspection }),
     ...(info.par === undefined ? {} : { pushed_authorization_request_endpoint: info.par })
   }
   const client: oauth.Client = { client_id: provider.clientId }
@@ -57,7 +56,7 @@ export async function clientCredentials (provider: ResolvedProvider, info: Provi
     if (alg === undefined) {
       throw new OidcDiscoveryError(`the IdP accepts assertions signed with ${String(info.metadata['token_endpoint_auth_signing_alg_values_supported'])}, which the key of ${envPrefix(provider)}CLIENT_PRIVATE_KEY cannot sign (it signs ${key.algorithms.join(', ')})`)
     }
-    const cryptoKey = await importJWK({ ...key.privateJwk }, alg === 'Ed25519' ? 'EdDSA' : alg) as CryptoKey
+    const cryptoKey = await importJWK({ ...key.privateJwk }, alg) as CryptoKey
     const chosen = alg
     auth = oauth.PrivateKeyJwt({ key: cryptoKey, kid: key.kid }, {
       [oauth.modifyAssertion]: (header, payload) => {

@@ -12,7 +12,7 @@ export interface ClientKey {
   kid: string
   /** The JWS algorithms this key can sign, in the plugin's order of preference. */
   algorithms: readonly string[]
-  /** The private key as a JWK (imported with `jose` for the algorithm picked from the IdP's metadata). */
+  /** The private key as a JWK (imported with `jose` for the algorithm picked from the IdP's metadata); not enumerable. */
   privateJwk: Readonly<JWK>
   /** The public key as a JWK with `kid` and `use: 'sig'`. */
   publicJwk: Readonly<JWK>
@@ -30,11 +30,12 @@ export interface ClientKeySource {
 /** Node's names of the curves JWS uses, and the algorithm of each. */
 const EC_ALGS: Record<string, string> = { prime256v1: 'ES256', secp384r1: 'ES384', secp521r1: 'ES512' }
 
-/** The JWS algorithms a private key can sign with, or why it cannot sign at all. */
+/** The JWS algorithms a private key can sign with (an RSA key: `RS*` and `PS*`), or why it cannot sign at all. */
 function algorithmsOf (key: KeyObject): string[] | string {
   switch (key.asymmetricKeyType) {
     case 'rsa': return ['RS256', 'PS256', 'RS384', 'PS384', 'RS512', 'PS512']
-    case 'rsa-pss': return ['PS256', 'PS384', 'PS512']
+    // Node exports no JWK of a key restricted to RSA-PSS (id-RSASSA-PSS), and WebCrypto imports none.
+    case 'rsa-pss': return 'an RSA-PSS-restricted key (id-RSASSA-PSS), which cannot be used: use a plain RSA key (BEGIN PRIVATE KEY with rsaEncryption, e.g. openssl genpkey -algorithm RSA), which signs PS256 as well'
     case 'ec': {
       const alg = EC_ALGS[String(key.asymmetricKeyDetails?.namedCurve)]
       return alg === undefined ? 'an EC key on a curve JWS does not use (expected P-256, P-384 or P-521)' : [alg]
@@ -95,7 +96,7 @@ export function readClientKey (source: ClientKeySource, problems: string[]): Cli
     try {
       raw = readFileSync(file.value, 'utf8')
     } catch (err) {
-      problems.push(`${file.name}: cannot read the file ${JSON.stringify(file.value.slice(0, 200))} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+      problems.push(`${file.name}: cannot read the file ${JSON.stringify(file.value.slice(0, 200))} (${String((err as NodeJS.ErrnoException).code)})`)
       return undefined
     }
   }
@@ -109,12 +110,14 @@ export function readClientKey (source: ClientKeySource, problems: string[]): Cli
   const { kty, crv, n, e, x, y } = createPublicKey(parsed).export({ format: 'jwk' })
   const pub = Object.fromEntries(Object.entries({ kty, crv, n, e, x, y }).filter(([, v]) => v !== undefined)) as JWK
   const keyId = kid.value ?? thumbprint(pub)
-  return Object.freeze({
+  const clientKey = {
     kid: keyId,
     algorithms: Object.freeze(algorithms),
-    privateJwk: Object.freeze(parsed.export({ format: 'jwk' }) as JWK),
     publicJwk: Object.freeze({ ...pub, kid: keyId, use: 'sig' })
-  })
+  }
+  // Not enumerable: a configuration that is logged or serialized never shows the private key.
+  Object.defineProperty(clientKey, 'privateJwk', { value: Object.freeze(parsed.export({ format: 'jwk' }) as JWK), enumerable: false })
+  return Object.freeze(clientKey as ClientKey)
 }
 
 /** RFC 7638 JWK thumbprint (SHA-256) of a public JWK. */

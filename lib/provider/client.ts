@@ -272,7 +272,7 @@ export class ProviderClient implements OidcClient {
     try {
       return await pushAuthorizationRequest(credentials, parameters)
     } catch (err) {
-      if ((err as { oauthError?: string }).oauthError === 'invalid_client') request.log.error({ provider: this.name }, invalidClientHint(this.provider, credentials.method))
+      if ((err as { oauthError?: string }).oauthError === 'invalid_client') request.log.error({ provider: this.name }, invalidClientHint(this.provider, credentials.method, 'pushed authorization request'))
       throw err
     }
   }

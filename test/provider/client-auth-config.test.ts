@@ -56,6 +56,9 @@ t.test('private_key_jwt with a PEM: kid from OIDC_CLIENT_KEY_ID or the RFC 7638 
   t.match(implied.clientKey?.kid, /^[\w-]{43}$/, 'the thumbprint')
   t.same(resolve({ OIDC_CLIENT_PRIVATE_KEY: EC_JWK }).providers[0]!.clientKey?.algorithms, ['ES384'])
   t.same(resolve({ OIDC_CLIENT_PRIVATE_KEY: ED_PEM }).providers[0]!.clientKey?.algorithms, ['EdDSA', 'Ed25519'])
+  const serialized = JSON.stringify(withKid)
+  t.notOk(serialized.includes('"d"'), 'a serialized configuration has no private member')
+  t.type(withKid.clientKey?.privateJwk.d, 'string', 'the private JWK is there for the plugin')
   const option = resolve({}, { tokenAuthMethod: 'private_key_jwt', clientPrivateKey: JSON.parse(EC_JWK) as Record<string, unknown>, clientKeyId: 'opt', par: true }).providers[0]!
   t.match(option, { tokenAuthMethod: 'private_key_jwt', par: true, clientKey: { kid: 'opt' } })
 })
@@ -78,6 +81,7 @@ t.test('bad keys name the variable and say why, without echoing them', async (t)
     ['broken JSON', '{"kty":"RSA",', /OIDC_CLIENT_PRIVATE_KEY: not valid JSON/],
     ['a broken private JWK', JSON.stringify({ kty: 'EC', crv: 'P-256', d: 'AA', x: 'AA', y: 'AA' }), /OIDC_CLIENT_PRIVATE_KEY: a JWK that is not a usable private key/],
     ['an X25519 key', generateKeyPairSync('x25519').privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, /OIDC_CLIENT_PRIVATE_KEY: a x25519 key, which cannot sign/],
+    ['an RSA-PSS-restricted key', generateKeyPairSync('rsa-pss', { modulusLength: 2048 }).privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, /OIDC_CLIENT_PRIVATE_KEY: an RSA-PSS-restricted key .*use a plain RSA key/],
     ['a secp256k1 key', generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, /OIDC_CLIENT_PRIVATE_KEY: an EC key on a curve JWS does not use/]
   ]
   for (const [name, key, expected] of cases) {
@@ -99,6 +103,8 @@ t.test('bad methods and combinations', async (t) => {
   t.match(failure(t, { OIDC_PAR: 'sometimes' }), /OIDC_PAR: expected auto, true or false, got "sometimes"/)
   t.match(failure(t, {}, { par: 'yes' as never }), /OIDC_PAR: expected auto, true or false/)
   t.equal(resolve({ OIDC_PAR: 'false' }).providers[0]!.par, false)
+  t.equal(resolve({ OIDC_PAR: 'auto' }).providers[0]!.par, 'auto')
+  t.equal(resolve({ OIDC_PAR: 'TRUE' }).providers[0]!.par, true)
 })
 
 t.test('presets say which methods their IdP offers', async (t) => {

@@ -69,7 +69,7 @@ for (const { name, script, status, code, reason } of failures) {
     t.same(events.map((e) => [e.type, e.reason]), [['login_failure', reason]])
     t.same(await browser.cookies(baseUrl), {}, 'no login transaction left behind')
     t.equal(op.requests('/authorize').length, 0, 'the browser was not sent to the IdP')
-    if (name.includes('invalid_client')) t.ok(logs.some((line) => line.includes('refused the client credentials (invalid_client)')), 'the setup hint is logged')
+    if (name.includes('invalid_client')) t.ok(logs.some((line) => line.includes('the pushed authorization request endpoint of provider default refused the client credentials (invalid_client)')), 'the setup hint is logged')
     t.notOk(logs.some((line) => line.includes(op.clientSecret!)), 'the secret is not logged')
   })
 }
@@ -86,8 +86,9 @@ t.test('OIDC_PAR=true with an IdP without pushed_authorization_request_endpoint:
   t.match(err?.message, /OIDC_PAR=true but the metadata has no pushed_authorization_request_endpoint/)
 })
 
-t.test('OIDC_PAR=false: the request goes through the browser even when the IdP offers PAR', async (t) => {
+t.test('OIDC_PAR=false: the request goes through the browser even when the IdP offers (or requires) PAR', async (t) => {
   const op = await startHostileOp(t)
+  op.metadata['require_pushed_authorization_requests'] = true
   const { baseUrl } = await buildApp(t, { port: await freePort(), par: false, issuer: op.issuer, clientId: op.clientId, clientSecret: op.clientSecret! })
   t.equal((await new Browser().follow(`${baseUrl}/auth/login?returnTo=/private`)).status, 200)
   t.equal(op.requests('/par').length, 0)

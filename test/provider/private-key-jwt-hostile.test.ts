@@ -73,15 +73,16 @@ t.test('the token endpoint refuses the assertion (another key): 401 FST_OIDC_IDP
 })
 
 t.test('presets shape the assertion: Okta and Entra ID want the token endpoint as aud, Entra the certificate thumbprint as x5t; an Ed25519 key signs EdDSA', async (t) => {
-  const cases: Array<{ preset: 'okta' | 'entra' | undefined, alg: 'RS256' | 'Ed25519', header: Record<string, unknown>, aud: 'token' | 'issuer' }> = [
-    { preset: 'okta', alg: 'RS256', header: { alg: 'RS256', kid: 'thumb' }, aud: 'token' },
-    { preset: 'entra', alg: 'RS256', header: { alg: 'RS256', kid: 'thumb', x5t: 'thumb' }, aud: 'token' },
-    { preset: undefined, alg: 'Ed25519', header: { alg: 'EdDSA', kid: 'thumb' }, aud: 'issuer' }
+  const cases: Array<{ preset: 'okta' | 'entra' | undefined, alg: 'RS256' | 'Ed25519', listed: string[], header: Record<string, unknown>, aud: 'token' | 'issuer' }> = [
+    { preset: 'okta', alg: 'RS256', listed: ['EdDSA', 'RS256'], header: { alg: 'RS256', kid: 'thumb' }, aud: 'token' },
+    { preset: 'entra', alg: 'RS256', listed: ['EdDSA', 'RS256'], header: { alg: 'RS256', kid: 'thumb', x5t: 'thumb' }, aud: 'token' },
+    { preset: undefined, alg: 'Ed25519', listed: ['EdDSA', 'RS256'], header: { alg: 'EdDSA', kid: 'thumb' }, aud: 'issuer' },
+    { preset: undefined, alg: 'Ed25519', listed: ['Ed25519'], header: { alg: 'Ed25519', kid: 'thumb' }, aud: 'issuer' }
   ]
-  for (const { preset, alg, header, aud } of cases) {
+  for (const { preset, alg, listed, header, aud } of cases) {
     const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true })
     const op = await startHostileOp(t, { clientPublicJwk: await exportJWK(publicKey) })
-    op.metadata['token_endpoint_auth_signing_alg_values_supported'] = ['EdDSA', 'RS256']
+    op.metadata['token_endpoint_auth_signing_alg_values_supported'] = listed
     const seen: Array<{ header: Record<string, unknown>, claims: Record<string, unknown> }> = []
     op.onToken = (ctx) => {
       seen.push(ctx.client.assertion!)
