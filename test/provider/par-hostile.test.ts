@@ -94,3 +94,32 @@ t.test('OIDC_PAR=false: the request goes through the browser even when the IdP o
   t.equal(op.requests('/par').length, 0)
   t.type(op.requests('/authorize')[0]?.query['state'], 'string')
 })
+
+t.test('OIDC_PAR=true with an IdP down at start-up: 503 at login while its metadata is unknown or lacks a PAR endpoint, then pushed', async (t) => {
+  const op = await startHostileOp(t)
+  op.onDiscovery = () => ({ status: 503, body: 'starting' })
+  const { baseUrl, events } = await buildApp(t, { port: await freePort(), par: true, issuer: op.issuer, clientId: op.clientId, clientSecret: op.clientSecret! })
+  const login = async (): Promise<Response> => await fetch(`${baseUrl}/auth/login`, { redirect: 'manual' })
+  const waitFor = async (done: (res: Response) => Promise<boolean>): Promise<Response> => {
+    for (const deadline = Date.now() + 40_000; ; await new Promise((resolve) => setTimeout(resolve, 200))) {
+      const res = await login()
+      if (await done(res) || Date.now() > deadline) return res
+    }
+  }
+  const down = await login()
+  t.equal(down.status, 503)
+  t.match(await down.json(), { code: 'FST_OIDC_PROVIDER_UNAVAILABLE' })
+
+  // The IdP answers, but without a PAR endpoint: a configuration problem, still 503 (never a login without PAR).
+  delete op.metadata['pushed_authorization_request_endpoint']
+  op.onDiscovery = undefined
+  const misconfigured = await waitFor(async (res) => res.status === 503 && (await res.clone().json() as { code: string }).code === 'FST_OIDC_PROVIDER_MISCONFIGURED')
+  t.equal(misconfigured.status, 503, 'FST_OIDC_PROVIDER_MISCONFIGURED')
+  t.equal(op.requests('/par').length, 0)
+
+  op.metadata['pushed_authorization_request_endpoint'] = op.url('/par')
+  const up = await waitFor(async (res) => res.status === 302)
+  t.equal(up.status, 302)
+  t.same([...new URL(up.headers.get('location')!).searchParams.keys()].sort(), ['client_id', 'request_uri'], 'pushed')
+  t.ok(events.some((e) => e.type === 'login_failure' && e.reason === 'provider_misconfigured'))
+})
