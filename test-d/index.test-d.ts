@@ -119,3 +119,16 @@ expectType<'FST_OIDC_PROVIDER_UNAVAILABLE'>(new OidcProviderUnavailableError('"s
   app.register(fastifyOidc, { sessionStore: new RedisStore({ client: new Redis({ sentinels: [{ host: 's1', port: 26379 }], name: 'mymaster' }) }) })
   expectError(new RedisStore({ client: 'redis://cache' }))
 }
+
+// Token exchange per downstream: plain origins and { origin, exchange } entries.
+app.register(fastifyOidc, {
+  downstreams: [
+    'https://catalog.internal',
+    { origin: 'https://details.internal', exchange: { audience: 'details', scope: 'details:read' } },
+    { origin: 'https://reviews.internal', exchange: { resource: 'https://reviews.internal/' } },
+    { origin: 'https://plain.internal' }
+  ]
+})
+expectAssignable<import('fastify-oidc').OidcDownstream>({ origin: 'https://details.internal', exchange: { audience: 'details', scope: undefined } })
+expectError(app.register(fastifyOidc, { downstreams: [{ exchange: { audience: 'details' } }] }))
+expectAssignable<OidcAuditEvent['type']>('token_exchange_failure')
