@@ -12,6 +12,9 @@ import { openUsersTable } from './users.js'
 export const API_AUDIENCE = 'urn:bookinfo:api'
 /** Scopes the services know; `reviews` requires `reviews:read`. */
 export const API_SCOPES = 'details:read reviews:read'
+/** With `EXAMPLE_TOKEN_EXCHANGE=true`: each service's own audience, for which productpage exchanges the user's token (RFC 8693). */
+export const DETAILS_AUDIENCE = 'urn:bookinfo:details'
+export const REVIEWS_AUDIENCE = 'urn:bookinfo:reviews'
 
 export interface StackOptions {
   /** productpage's port. Default 3000. */
@@ -35,6 +38,8 @@ export interface Stack {
   issuer: string
   /** The embedded IdP, when one was started. */
   idp?: DevIdp
+  /** Token exchange per service is on (`EXAMPLE_TOKEN_EXCHANGE=true` with the embedded IdP). */
+  tokenExchange: boolean
   apps: FastifyInstance[]
   close: () => Promise<void>
 }
@@ -60,6 +65,8 @@ export async function startStack (options: StackOptions = {}): Promise<Stack> {
     let issuer = env['OIDC_ISSUER']
     const productpage: Record<string, unknown> = { baseUrl: url, env, authenticate: (await openUsersTable()).authenticate }
     const service: Record<string, unknown> = { env }
+    // Each service gets a token exchanged for it alone (embedded IdP only: with a real one, set OIDC_DOWNSTREAM_EXCHANGE).
+    const exchange = issuer === undefined && /^(1|true|yes)$/i.test(env['EXAMPLE_TOKEN_EXCHANGE'] ?? '')
     if (issuer === undefined) {
       idp = await startDevIdp({
         port: options.idpPort ?? 4000,
@@ -75,7 +82,8 @@ export async function startStack (options: StackOptions = {}): Promise<Stack> {
         // Authentication levels: ID tokens say how (acr) and when (auth_time) the user logged in (step-up).
         acrValues: ['urn:example:pwd', 'urn:example:mfa'],
         jwtAccessTokens: { audience: API_AUDIENCE, scope: API_SCOPES },
-        accessTokenTtl: options.accessTokenTtl ?? 300
+        accessTokenTtl: options.accessTokenTtl ?? 300,
+        ...(exchange ? { tokenExchange: { audiences: { [DETAILS_AUDIENCE]: { scope: 'details:read' }, [REVIEWS_AUDIENCE]: { scope: 'reviews:read' } } } } : {})
       })
       issuer = idp.issuer
       // Development defaults only with the embedded IdP: against a real one, every OIDC_* setting comes from the env.
@@ -88,15 +96,21 @@ export async function startStack (options: StackOptions = {}): Promise<Stack> {
       })
       Object.assign(service, { issuer, audience: API_AUDIENCE })
     }
-    const details = buildDetails(service, logger)
-    apps.push(await details)
+    apps.push(await buildDetails(exchange ? { ...service, audience: DETAILS_AUDIENCE } : service, logger))
     const detailsUrl = await listen(apps.at(-1)!, options.detailsPort ?? 3001)
-    apps.push(await buildReviews(service, logger))
+    apps.push(await buildReviews(exchange ? { ...service, audience: REVIEWS_AUDIENCE } : service, logger))
     const reviewsUrl = await listen(apps.at(-1)!, options.reviewsPort ?? 3002)
-    if (env['OIDC_DOWNSTREAMS'] === undefined) productpage['downstreams'] = [detailsUrl, reviewsUrl]
+    if (exchange) {
+      productpage['downstreams'] = [
+        { origin: detailsUrl, exchange: { audience: DETAILS_AUDIENCE, scope: 'details:read' } },
+        { origin: reviewsUrl, exchange: { audience: REVIEWS_AUDIENCE, scope: 'reviews:read' } }
+      ]
+    } else if (env['OIDC_DOWNSTREAMS'] === undefined && env['OIDC_DOWNSTREAM_EXCHANGE'] === undefined) {
+      productpage['downstreams'] = [detailsUrl, reviewsUrl]
+    }
     apps.push(await buildExampleApp(productpage, { detailsUrl, reviewsUrl }, logger))
     await listen(apps.at(-1)!, port)
-    return { url, details: detailsUrl, reviews: reviewsUrl, issuer, ...(idp === undefined ? {} : { idp }), apps, close }
+    return { url, details: detailsUrl, reviews: reviewsUrl, issuer, ...(idp === undefined ? {} : { idp }), tokenExchange: exchange, apps, close }
   } catch (err) {
     await close()
     throw err

@@ -19,6 +19,8 @@ reviews      ${stack.reviews}   (resource server, needs scope reviews:read)
 identity     ${stack.issuer}${stack.idp === undefined ? '' : '   (embedded development IdP)'}
 `)
 if (stack.idp !== undefined) console.log('Log in as "demo" with any password ("admin" also has the admin role).\n')
+if (stack.tokenExchange) console.log('Token exchange per service is on: details and reviews each receive a token for their own audience only.\n')
+else if (stack.idp !== undefined) console.log('EXAMPLE_TOKEN_EXCHANGE=true npm start: each service receives a token exchanged for it alone (RFC 8693).\n')
 console.log('Ctrl-C stops everything.')
 
 let stopping = false

@@ -40,7 +40,7 @@ export function issueRequestedAcr (provider: ProviderClass, acrValues: string[])
 
 /** JWT access tokens carry the login's `acr` and `auth_time` (RFC 9470 step-up at resource servers). */
 export function authenticationClaims (ctx: KoaContextWithOIDC): Record<string, unknown> {
-  // The code exchange, or a refresh (the only grants the dev IdP's clients have).
-  const source = (ctx.oidc.entities.AuthorizationCode ?? ctx.oidc.entities.RefreshToken)!
-  return { acr: source.acr, auth_time: source.authTime }
+  // The code exchange, or a refresh; a token exchange (no login of its own behind it) carries neither.
+  const source = ctx.oidc.entities.AuthorizationCode ?? ctx.oidc.entities.RefreshToken
+  return source === undefined ? {} : { acr: source.acr, auth_time: source.authTime }
 }

@@ -2,6 +2,7 @@
 // registered on oidc-provider 9 with `registerGrantType` (its handler gets the
 // context only and sets `ctx.body`). Minimal on purpose: enough to issue each
 // downstream a token for its own audience, and to refuse what a real IdP refuses.
+import { createLocalJWKSet, jwtVerify, type JWK } from 'jose'
 import type { KoaContextWithOIDC, default as ProviderClass } from 'oidc-provider'
 
 /** RFC 8693 section 2.1 `grant_type`. */
@@ -16,15 +17,27 @@ export interface DevIdpTokenExchange {
   ttl?: number
 }
 
+/** The subject token's user and client: an opaque token found in the provider's store, or one of its own RFC 9068 JWT access tokens. */
+async function subjectOf (ctx: KoaContextWithOIDC, token: string, keys: JWK[]): Promise<{ accountId: string, clientId: string | undefined, grantId?: string } | undefined> {
+  const stored = await ctx.oidc.provider.AccessToken.find(token)
+  if (stored !== undefined) return stored.isExpired ? undefined : { accountId: stored.accountId, clientId: stored.clientId, grantId: stored.grantId }
+  try {
+    const { payload } = await jwtVerify(token, createLocalJWKSet({ keys }), { issuer: ctx.oidc.provider.issuer, typ: 'at+jwt' })
+    return typeof payload.sub === 'string' ? { accountId: payload.sub, clientId: payload['client_id'] as string | undefined } : undefined
+  } catch {
+    return undefined
+  }
+}
+
 /**
  * Registers the grant: the subject token must be an access token this provider
- * issued to the same client and still valid (found in its own store, so opaque
- * tokens only), else `invalid_grant`; the audience (`audience`, else `resource`)
+ * issued to the same client and still valid (an opaque one found in its store, or
+ * a JWT one verified with `publicKeys`), else `invalid_grant`; the audience (`audience`, else `resource`)
  * one of `exchange.audiences`, else `invalid_target`. The answer is an RFC 9068
  * JWT access token of the same user whose `aud` is that audience alone, with the
  * requested scopes it knows (all of them when none is asked for).
  */
-export function registerTokenExchange (provider: ProviderClass, errors: typeof import('oidc-provider').errors, exchange: DevIdpTokenExchange): void {
+export function registerTokenExchange (provider: ProviderClass, errors: typeof import('oidc-provider').errors, exchange: DevIdpTokenExchange, publicKeys: JWK[]): void {
   provider.registerGrantType(TOKEN_EXCHANGE_GRANT, async (ctx: KoaContextWithOIDC) => {
     const params = ctx.oidc.params as Record<string, unknown>
     const client = ctx.oidc.client!
@@ -32,12 +45,12 @@ export function registerTokenExchange (provider: ProviderClass, errors: typeof i
     const requested = params['audience'] ?? params['resource']
     const target = typeof requested === 'string' ? exchange.audiences[requested] : undefined
     if (target === undefined) throw new errors.InvalidTarget('unknown audience')
-    const subject = await ctx.oidc.provider.AccessToken.find(String(params['subject_token']))
-    if (subject === undefined || subject.isExpired || subject.clientId !== client.clientId) throw new errors.InvalidGrant('subject_token is not a valid access token of this client')
+    const subject = await subjectOf(ctx, String(params['subject_token']), publicKeys)
+    if (subject === undefined || subject.clientId !== client.clientId) throw new errors.InvalidGrant('subject_token is not a valid access token of this client')
     const known = (target.scope ?? 'api:read').split(' ')
     const asked = typeof params['scope'] === 'string' ? params['scope'].split(' ') : known
     const scope = asked.filter((s) => known.includes(s)).join(' ')
-    const token = new ctx.oidc.provider.AccessToken({ accountId: subject.accountId, client, grantId: subject.grantId, gty: 'token_exchange', scope })
+    const token = new ctx.oidc.provider.AccessToken({ accountId: subject.accountId, client, gty: 'token_exchange', scope, ...(subject.grantId === undefined ? {} : { grantId: subject.grantId }) } as ConstructorParameters<ProviderClass['AccessToken']>[0])
     token.resourceServer = new ctx.oidc.provider.ResourceServer(requested as string, {
       audience: requested as string, scope: known.join(' '), accessTokenFormat: 'jwt', accessTokenTTL: exchange.ttl ?? 300, jwt: { sign: { alg: 'RS256' } }
     })

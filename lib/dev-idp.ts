@@ -263,9 +263,10 @@ export async function startDevIdp (options: DevIdpOptions): Promise<DevIdp> {
     jwt: { sign: { alg: 'RS256' } }
   })
 
+  const privateKeys = await signingKeys()
   const configuration: Configuration = {
     clients,
-    jwks: { keys: await signingKeys() },
+    jwks: { keys: privateKeys },
     ...(options.extraAccessTokenClaims === undefined && acrValues === undefined
       ? {}
       : { extraTokenClaims: async (ctx) => ({ ...options.extraAccessTokenClaims, ...(acrValues === undefined ? {} : authenticationClaims(ctx)) }) }),
@@ -373,7 +374,10 @@ export async function startDevIdp (options: DevIdpOptions): Promise<DevIdp> {
     }
   })
 
-  if (options.tokenExchange !== undefined) registerTokenExchange(provider, errors, options.tokenExchange)
+  if (options.tokenExchange !== undefined) {
+    const publicKeys = privateKeys.map(({ d, p, q, dp, dq, qi, ...publicJwk }) => publicJwk as import('jose').JWK)
+    registerTokenExchange(provider, errors, options.tokenExchange, publicKeys)
+  }
   server.on('request', provider.callback())
 
   return {
