@@ -43,13 +43,29 @@ export function invalidClientHint (provider: Pick<ResolvedProvider, 'name' | 'cl
  * the IdP), the app's own ones, and whether it is a public or a confidential
  * client (with the method, once the IdP's metadata is known).
  */
-export function startLine (provider: Pick<ResolvedProvider, 'name' | 'clientId' | 'clientSecret' | 'redirectUri'> & { tokenAuthMethod?: TokenAuthMethod | undefined }, ownRedirectUris: readonly string[], metadata: ProviderMetadata | undefined): string {
+export function startLine (
+  provider: Pick<ResolvedProvider, 'name' | 'clientId' | 'clientSecret' | 'redirectUri'> & Partial<Pick<ResolvedProvider, 'tokenAuthMethod' | 'clientKey'>>,
+  ownRedirectUris: readonly string[],
+  metadata: ProviderMetadata | undefined
+): string {
   const env = envPrefix(provider)
   const kind = provider.tokenAuthMethod === 'private_key_jwt'
-    ? 'a confidential client (private_key_jwt, its public key served at <prefix>/jwks)'
+    ? `a confidential client (private_key_jwt, key id ${JSON.stringify(provider.clientKey?.kid)}, its public key served at <prefix>/jwks)`
     : provider.clientSecret === undefined
       ? `a public client (no ${env}CLIENT_SECRET: PKCE only)`
       : `a confidential client (${metadata === undefined ? `${env}CLIENT_SECRET is set` : tokenAuthMethod(provider, metadata)})`
   const own = ownRedirectUris.length === 0 ? '' : ` (own routes may send ${ownRedirectUris.join(', ')})`
   return `oidc: provider ${provider.name} sends redirect_uri ${provider.redirectUri}${own} for client_id ${JSON.stringify(provider.clientId)} as ${kind}`
+}
+
+/**
+ * The warning for a configured method the IdP's metadata does not list
+ * (`token_endpoint_auth_methods_supported`), or undefined: logins would likely
+ * fail with `invalid_client`. Metadata that lists nothing says nothing.
+ */
+export function unlistedMethodWarning (provider: Pick<ResolvedProvider, 'name' | 'tokenAuthMethod'>, metadata: ProviderMetadata | undefined): string | undefined {
+  const listed = metadata?.token_endpoint_auth_methods_supported
+  const method = provider.tokenAuthMethod
+  if (method === undefined || !Array.isArray(listed) || listed.includes(method)) return undefined
+  return `oidc: provider ${provider.name} is configured with ${envPrefix(provider)}TOKEN_AUTH_METHOD=${method}, which its IdP's metadata does not list (${listed.join(', ')}): expect invalid_client`
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { ResolvedConfig } from '../config.js'
 import { TransactionCookies, type ClaimOnce } from '../session/transaction.js'
-import { startLine } from './client-auth.js'
+import { startLine, unlistedMethodWarning } from './client-auth.js'
 import { ProviderClient } from './client.js'
 import { ProviderConnection } from './connection.js'
 
@@ -26,8 +26,12 @@ export async function startProviders (fastify: FastifyInstance, config: Resolved
   // What to register at the IdP, and what kind of client it will see: one line per provider.
   for (const connection of connections) {
     const { provider } = connection
-    fastify.log.info({ provider: provider.name, redirectUri: provider.redirectUri, client: provider.clientSecret === undefined ? 'public' : 'confidential' },
-      startLine(provider, config.redirectUris, connection.discovered?.info.metadata))
+    const metadata = connection.discovered?.info.metadata
+    const method = provider.tokenAuthMethod ?? (provider.clientSecret === undefined ? 'none' : 'client_secret')
+    fastify.log.info({ provider: provider.name, redirectUri: provider.redirectUri, client: method === 'none' ? 'public' : 'confidential' },
+      startLine(provider, config.redirectUris, metadata))
+    const warning = unlistedMethodWarning(provider, metadata)
+    if (warning !== undefined) fastify.log.warn({ provider: provider.name }, warning)
   }
   // One set of login transactions for all: a transaction names the provider it was started for.
   const transactions = new TransactionCookies(config.sessionSecrets, config.prefix, config.secureCookies, claimOnce)

@@ -25,7 +25,9 @@ t.test('the assertion: iss = sub = client_id, aud = issuer, fresh jti, exp 60 s 
     if (ctx.client.assertion !== undefined) assertions.push(ctx.client.assertion)
     return undefined
   }
-  const { baseUrl, events } = await buildApp(t, { port: await freePort(), issuer: op.issuer, clientId: op.clientId, clientPrivateKey: key.pem, clientKeyId: 'k-1' })
+  const { baseUrl, events, logs } = await buildApp(t, { port: await freePort(), issuer: op.issuer, clientId: op.clientId, clientPrivateKey: key.pem, clientKeyId: 'k-1' })
+  const start = logs.map((line) => JSON.parse(line) as { msg: string, client?: string }).find((l) => l.msg.includes('sends redirect_uri'))
+  t.match(start, { client: 'confidential', msg: /as a confidential client \(private_key_jwt, key id "k-1", its public key served at <prefix>\/jwks\)$/ }, 'the start-up line')
   const browser = new Browser()
   const res = await browser.follow(`${baseUrl}/auth/login?returnTo=/public`, { stopAt: (url) => url.pathname === '/public' })
   t.equal(res.stoppedAt, `${baseUrl}/public`, 'logged in')
@@ -118,4 +120,12 @@ t.test('revocation by a private_key_jwt client goes through oauth4webapi with an
     const err = await client.revoke('tok', 'access_token').then(() => undefined, (e: unknown) => e as { code?: string, reason?: string })
     t.match(err, { code, reason }, `${String(script['status'])} -> ${code}`)
   }
+})
+
+t.test('a configured method the IdP does not list: a start-up warning', async (t) => {
+  const op = await startHostileOp(t)
+  op.metadata.token_endpoint_auth_methods_supported = ['client_secret_basic']
+  const { logs } = await buildApp(t, { port: await freePort(), issuer: op.issuer, clientId: op.clientId, clientSecret: op.clientSecret!, tokenAuthMethod: 'client_secret_post' })
+  const warning = logs.map((line) => JSON.parse(line) as { level: number, msg: string }).find((l) => l.level === 40 && l.msg.includes('TOKEN_AUTH_METHOD'))
+  t.equal(warning?.msg, 'oidc: provider default is configured with OIDC_TOKEN_AUTH_METHOD=client_secret_post, which its IdP\'s metadata does not list (client_secret_basic): expect invalid_client')
 })
