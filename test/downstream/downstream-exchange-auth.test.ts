@@ -74,3 +74,27 @@ t.test('a bearer caller cannot reach an exchange origin: FST_OIDC_DOWNSTREAM_ORI
   t.same(details!.authorizations, [], 'details received nothing')
   t.equal(setup.idp.countGrants(TOKEN_EXCHANGE), 0, 'no exchange')
 })
+
+t.test('a session store without locks: one exchange per session and downstream in this process, kept in the session', async (t) => {
+  const sessions = new Map<string, unknown>()
+  const bareStore = {
+    get: (id: string, cb: (err: unknown, s?: unknown) => void) => cb(null, sessions.get(id) ?? null),
+    set: (id: string, s: unknown, cb: (err?: unknown) => void) => { sessions.set(id, JSON.parse(JSON.stringify(s))); cb() },
+    destroy: (id: string, cb: (err?: unknown) => void) => { sessions.delete(id); cb() }
+  }
+  let details: Awaited<ReturnType<typeof startService>> | undefined
+  const setup = await startForwarding(t, {
+    downstreams: [],
+    idp: { tokenExchange: { audiences: { [DETAILS_AUDIENCE]: {} } } },
+    app: { sessionStore: bareStore as never },
+    beforeApp: async (idp) => {
+      details = await startService(t, idp.issuer, DETAILS_AUDIENCE)
+      return { downstreams: [{ origin: details.url, exchange: { audience: DETAILS_AUDIENCE } }] }
+    }
+  })
+  const res = await setup.call({ url: `${details!.url}/api`, parallel: 3 })
+  t.same(res.body.map((r: { status: number }) => r.status), [200, 200, 200])
+  t.equal((await setup.call({ url: `${details!.url}/api` })).body[0].status, 200)
+  t.equal(setup.idp.countGrants(TOKEN_EXCHANGE), 1, 'one exchange')
+  t.equal(new Set(details!.authorizations).size, 1)
+})
