@@ -17,6 +17,7 @@ import { retryAfterOf } from './routes/error-handler.js'
 import { registerRoutes } from './routes/index.js'
 import { LOCK_TTL_FACTOR } from './refresh-flight.js'
 import type { Runtime } from './runtime.js'
+import { SessionCookieSigner } from './session/cookie-signer.js'
 import { cookieSigningSecrets } from './session/keys.js'
 import { MemoryStore } from './session/memory-store.js'
 import { openSessionStore } from './session/open-store.js'
@@ -47,7 +48,8 @@ const plugin: FastifyPluginAsync<FastifyOidcOptions> = async function fastifyOid
   }
   if (!fastify.hasRequestDecorator('cookies')) await fastify.register(fastifyCookie)
   await fastify.register(fastifySession, {
-    secret: cookieSigningSecrets(config.sessionSecrets),
+    // The HMAC signer of @fastify/cookie, remembering the ids it verified (two HMACs fewer per request).
+    secret: new SessionCookieSigner(cookieSigningSecrets(config.sessionSecrets)),
     cookieName: config.cookieName,
     // Anonymous requests write nothing; a session is written only when it changed (login, refresh):
     // its lifetime is absolute (sessionMaxAge from login) and a request cannot resurrect it after logout.
