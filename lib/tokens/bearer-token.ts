@@ -26,9 +26,11 @@ function inFormBody (request: FastifyRequest): boolean {
 export function extractBearerToken (request: FastifyRequest): string | undefined {
   const raw = request.raw.rawHeaders
   let headers = 0
-  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === 'authorization') headers++
+  // (Names of another length are skipped without a lower-cased copy of each.)
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 13 && raw[i]!.toLowerCase() === 'authorization') headers++
   if (headers > 1) throw new OidcBearerRequestInvalidError('more than one Authorization header')
-  if (new URLSearchParams(request.url.split('?')[1]).has('access_token') || inFormBody(request)) {
+  const query = request.url.indexOf('?')
+  if ((query !== -1 && new URLSearchParams(request.url.slice(query + 1)).has('access_token')) || inFormBody(request)) {
     throw new OidcBearerRequestInvalidError('the access token is only accepted in the Authorization header')
   }
   const header = request.headers.authorization
