@@ -48,6 +48,8 @@ export interface Fixture {
   tokens: { rs256: string, es256: string }
   /** Every token response of the dev IdP, in order. */
   issued: IssuedTokens[]
+  /** The local downstream of rows 11 and 12: answers `{"ok":true}` to a request carrying a bearer token, 401 otherwise. */
+  downstreamUrl: string
   close: () => Promise<void>
 }
 
@@ -118,6 +120,11 @@ export async function startFixture (clients: Array<Omit<DevIdpClient, 'client_se
     res.writeHead(200, { 'content-type': 'application/json' }).end(jwksBody)
   })
   const jwksPort = await listen(jwksServer)
+  const downstream = createServer((req, res) => {
+    const bearer = req.headers.authorization?.startsWith('Bearer ') === true
+    res.writeHead(bearer ? 200 : 401, { 'content-type': 'application/json' }).end(bearer ? '{"ok":true}' : '{"ok":false}')
+  })
+  const downstreamPort = await listen(downstream)
 
   return {
     idp,
@@ -127,7 +134,10 @@ export async function startFixture (clients: Array<Omit<DevIdpClient, 'client_se
     jwks,
     tokens: { rs256: await accessToken(rs), es256: await accessToken(es) },
     issued,
+    downstreamUrl: `http://127.0.0.1:${downstreamPort}/data`,
     close: async () => {
+      downstream.closeAllConnections()
+      await new Promise<void>((resolve) => downstream.close(() => resolve()))
       jwksServer.closeAllConnections()
       await new Promise<void>((resolve) => jwksServer.close(() => resolve()))
       await idp.close()

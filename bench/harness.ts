@@ -294,6 +294,7 @@ export async function prepareRows (options: PrepareOptions): Promise<Prepared> {
       jwksUri: fixture.jwksUri,
       verifiedTokenCacheTtl: row.verifiedTokenCacheTtl,
       ...(row.memoryStoreMax === undefined ? {} : { memoryStoreMax: row.memoryStoreMax }),
+      ...(row.fetchMode === undefined ? {} : { fetchMode: row.fetchMode, downstreamUrl: fixture.downstreamUrl }),
       jwks: fixture.jwks
     })
     const start = async (row: RowDef): Promise<void> => {

@@ -19,7 +19,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { compileServers, prepareRows, TSX_RUNTIME, writesBetween } from './harness.js'
 import { load } from './load.js'
-import { addWrites, anomalies, noWrites, referenceLines, rssTable, sizeTable, targetLines, targets, throughputTable, writesTable, type RowReport } from './report.js'
+import { addWrites, anchorLine, anomalies, noWrites, referenceLines, rssTable, sizeTable, targetLines, targets, throughputTable, writesTable, type RowReport } from './report.js'
 import { measureSession, storeRss, type SessionSample } from './sizes.js'
 import { REDIS_CLUSTER_URL, ROWS, type StoreWrites } from './spec.js'
 import { startCluster } from '../test/helpers/redis-servers.js'
@@ -162,7 +162,9 @@ if (sample !== undefined) {
   ]), '')
   out.push(rssTable(memory), '')
 }
-out.push('Targets (issue 5):', targetLines(targets(reports, sample?.sizes)), '')
+out.push('Targets (issue 15; the ratio of the medians, then the lowest and highest ratio of one round to the same round):', targetLines(targets(reports, sample?.sizes)), '')
+const anchor = anchorLine(reports)
+if (anchor !== '') out.push('Anchor (reported, no target):', anchor, '')
 const references = referenceLines(reports)
 if (references !== '') out.push('Reference rows (not in the issue, not targets):', references, '')
 console.log(out.join('\n'))

@@ -37,7 +37,17 @@ export interface ServerSpec {
   jwks?: JSONWebKeySet
   /** fastify-oidc rows: `memoryStoreMax` (undefined: its default). */
   memoryStoreMax?: number
+  /** Fetch rows: how the guarded route calls the local downstream, and its URL. */
+  fetchMode?: FetchMode
+  downstreamUrl?: string
 }
+
+/**
+ * Rows 11 and 12: the session guard's route calls a local downstream with the
+ * user's access token, through `request.oidc.fetch()` (`'oidc'`) or through the
+ * global `fetch` (undici) with `Authorization` set by hand from `accessToken()` (`'plain'`).
+ */
+export type FetchMode = 'oidc' | 'plain'
 
 /**
  * What a fastify-oidc server wrote to its session store so far, by kind:
@@ -74,6 +84,8 @@ export interface RowDef {
   verifiedTokenCacheTtl?: number
   /** fastify-oidc rows: `memoryStoreMax` (the growth rows hold more sessions than its default). */
   memoryStoreMax?: number
+  /** Fetch rows (11, 12): how the route calls the downstream. */
+  fetchMode?: FetchMode
   /** Why a row the issue does not list is there. */
   note?: string
   /** A row that may be refused at start-up (its feature not there yet): skipped with a note instead of failing the run. */
@@ -97,7 +109,7 @@ export const ROWS: readonly RowDef[] = [
     label: '@fastify/session, claims only (no tokens) checked by hand',
     kind: 'fastify-session',
     credential: 'claims-only',
-    note: 'reference: a login-only app that keeps no token'
+    note: 'the issue 15 "small user object" row (targets 3 / 2b and 4 / 2b): a login-only app that keeps no token'
   },
   { id: '3', label: 'fastify-oidc requireAuth, memory store', kind: 'oidc', credential: 'login-oidc', sessionStore: 'memory' },
   {
@@ -122,7 +134,16 @@ export const ROWS: readonly RowDef[] = [
   { id: '7c', label: 'fastify-oidc requireBearer, RS256 JWT, cache of verified tokens (default)', kind: 'bearer', credential: 'bearer-rs256' },
   { id: '8', label: 'fastify-oidc requireBearer, ES256 JWT, no cache', kind: 'bearer', credential: 'bearer-es256', verifiedTokenCacheTtl: 0 },
   { id: '9', label: 'fastify-jwt-jwks (@fastify/jwt), RS256 JWT', kind: 'jwt-jwks', credential: 'bearer-rs256' },
-  { id: '10', label: 'raw jose.jwtVerify + createLocalJWKSet, RS256', kind: 'jose-local', credential: 'bearer-rs256' }
+  { id: '10', label: 'raw jose.jwtVerify + createLocalJWKSet, RS256', kind: 'jose-local', credential: 'bearer-rs256' },
+  { id: '11', label: 'fastify-oidc requireAuth + request.oidc.fetch() to a local downstream', kind: 'oidc', credential: 'login-oidc', sessionStore: 'memory', fetchMode: 'oidc' },
+  {
+    id: '12',
+    label: 'fastify-oidc requireAuth + global fetch (undici), Authorization set by hand from accessToken()',
+    kind: 'oidc',
+    credential: 'login-oidc',
+    sessionStore: 'memory',
+    fetchMode: 'plain'
+  }
 ]
 
 /** What the relying parties (rows 3-5) ask for: the dev IdP then issues an RS256 JWT access token. */

@@ -1,7 +1,8 @@
 // Rows 3, 4 and 4c: fastify-oidc's requireAuth on a session made by a real login
 // through the dev IdP; row 3 with the memory store, rows 4 and 4c with a Redis
 // store URL. The store is the one the plugin opens for that setting, counting
-// its writes (bench/servers/counting-store.ts).
+// its writes (bench/servers/counting-store.ts). Rows 11 and 12 call a local
+// downstream from the guarded route (`request.oidc.fetch()` or a plain fetch).
 import Fastify from 'fastify'
 import fastifyOidc, { resolveConfig, type FastifyOidcOptions } from '../../lib/index.js'
 import { ROUTE, SCOPE } from '../spec.js'
@@ -18,6 +19,7 @@ export const build: BuildServer = async (spec) => {
     sessionSecret: required(spec, 'sessionSecret'),
     scope: SCOPE,
     ...(spec.memoryStoreMax === undefined ? {} : { memoryStoreMax: spec.memoryStoreMax }),
+    ...(spec.downstreamUrl === undefined ? {} : { downstreams: [new URL(spec.downstreamUrl).origin] }),
     env: {}
   }
   const defaults = resolveConfig(options)
@@ -28,7 +30,24 @@ export const build: BuildServer = async (spec) => {
   })
   if ('close' in store) app.addHook('onClose', async () => { await store.close() })
   await app.register(fastifyOidc, { ...options, sessionStore: store })
-  app.get(ROUTE, { preHandler: app.requireAuth() }, async (request) => ({ sub: request.oidc.user!.sub }))
+  const downstream = spec.downstreamUrl
+  if (spec.fetchMode === 'oidc' && downstream !== undefined) {
+    app.get(ROUTE, { preHandler: app.requireAuth() }, async (request) => {
+      const res = await request.oidc.fetch(downstream)
+      if (!res.ok) throw new Error(`the downstream answered ${res.status}`)
+      await res.arrayBuffer()
+      return { sub: request.oidc.user!.sub }
+    })
+  } else if (spec.fetchMode === 'plain' && downstream !== undefined) {
+    app.get(ROUTE, { preHandler: app.requireAuth() }, async (request) => {
+      const res = await fetch(downstream, { headers: { authorization: `Bearer ${await request.oidc.accessToken()}` } })
+      if (!res.ok) throw new Error(`the downstream answered ${res.status}`)
+      await res.arrayBuffer()
+      return { sub: request.oidc.user!.sub }
+    })
+  } else {
+    app.get(ROUTE, { preHandler: app.requireAuth() }, async (request) => ({ sub: request.oidc.user!.sub }))
+  }
   await app.ready()
   return { ...fastifyServer(app), writes: () => ({ ...store.writes }) }
 }
