@@ -124,6 +124,13 @@ export const OidcBearerMissingError = createError('FST_OIDC_BEARER_MISSING', 'A 
 export const OidcTokenInvalidError = createError('FST_OIDC_TOKEN_INVALID', 'The access token was rejected: %s', 401)
 export const OidcInsufficientScopeError = createError('FST_OIDC_INSUFFICIENT_SCOPE', 'The access token lacks a required scope', 403)
 export const OidcBearerRequestInvalidError = createError('FST_OIDC_BEARER_REQUEST_INVALID', 'The request is malformed: %s', 400)
+/**
+ * The DPoP proof (RFC 9449) sent with a DPoP-bound access token is missing, malformed, signed with a
+ * refused algorithm, for another request (`htm` / `htu`), too old or in the future, already used
+ * (`jti`), for another token (`ath`) or another key than the token is bound to (`cnf.jkt`):
+ * 401 `WWW-Authenticate: DPoP error="invalid_dpop_proof"` with the accepted `algs`.
+ */
+export const OidcDpopProofInvalidError = createError('FST_OIDC_DPOP_PROOF_INVALID', 'The DPoP proof was rejected: %s', 401)
 export const OidcVerifierUnavailableError = createError('FST_OIDC_VERIFIER_UNAVAILABLE', 'The access token cannot be verified right now: %s', 503)
 
 /** A plugin error: has a stable `code` and an HTTP `statusCode`. */

@@ -7,7 +7,7 @@ export type { FastifyOidcOptions, OidcDecorator, OidcProviderOptions, RequireAut
 export type { OidcDownstream, OidcDownstreamExchange } from './downstream-config.js'
 export type { AuthorizeParams, OidcClient, OidcEndpoints, OidcPreset, OidcTokenAuthMethod } from './provider/types.js'
 export type { OidcAuthenticate, OidcBasicOptions, OidcBasicUser } from './basic/options.js'
-export type { BearerVerifier, OidcResourceServerOptions, RequireBearerOptions, VerifiedBearer } from './resource-server/types.js'
+export type { BearerVerifier, OidcResourceServerOptions, ReplayStore, RequireBearerOptions, VerifiedBearer } from './resource-server/types.js'
 export type { MemoryStoreOptions } from './session/memory-store.js'
 export type { RedisStoreOptions } from './session/redis-store.js'
 export type { OidcSessionStore, SessionStoreCapabilities } from './session/store.js'

@@ -44,6 +44,7 @@ const EXPECTED_ERRORS: Record<string, [string, number]> = {
   OidcTokenInvalidError: ['FST_OIDC_TOKEN_INVALID', 401],
   OidcInsufficientScopeError: ['FST_OIDC_INSUFFICIENT_SCOPE', 403],
   OidcBearerRequestInvalidError: ['FST_OIDC_BEARER_REQUEST_INVALID', 400],
+  OidcDpopProofInvalidError: ['FST_OIDC_DPOP_PROOF_INVALID', 401],
   OidcVerifierUnavailableError: ['FST_OIDC_VERIFIER_UNAVAILABLE', 503],
   // Back-channel logout
   OidcLogoutTokenInvalidError: ['FST_OIDC_LOGOUT_TOKEN_INVALID', 400],

@@ -2,6 +2,7 @@ import { asBool, asList, asString, isAsymmetricAlg, settingsReader } from '../se
 import { OidcConfigError } from '../errors.js'
 import { readClientKey, type ClientKey } from '../provider/client-key.js'
 import { normalizeTyp } from '../tokens/access-token.js'
+import type { ReplayStore } from '../tokens/dpop-replay.js'
 import type { OidcResourceServerOptions } from './types.js'
 
 /** Introspection client settings; `endpoint` is undefined until discovered. */
@@ -38,7 +39,13 @@ export interface ResolvedResourceServerConfig {
   allowHttp: boolean
   realm: string
   rolesClaim: string
+  /** DPoP (RFC 9449): `allowed` (DPoP-bound and plain bearer tokens) or `required` (DPoP-bound only). */
+  dpop: 'allowed' | 'required'
+  /** Where DPoP proof ids are claimed once; undefined: a bounded in-memory cache. */
+  replayStore: ReplayStore | undefined
 }
+
+const DPOP_MODES = ['allowed', 'required'] as const
 
 /** RFC 9068 recommends asymmetric signatures; `none` and HMAC are never accepted. */
 export const DEFAULT_ACCESS_TOKEN_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']
@@ -112,6 +119,14 @@ export function resolveResourceServerConfig (options: OidcResourceServerOptions 
   if (realm !== undefined && !QUOTABLE.test(realm)) problems.push('OIDC_REALM: expected printable ASCII without " or \\')
   const rolesClaim = pick(options.rolesClaim, 'OIDC_ROLES_CLAIM', asString, 'a claim path') ?? 'roles'
 
+  const asMode = (raw: string): ResolvedResourceServerConfig['dpop'] | undefined => (DPOP_MODES as readonly string[]).includes(raw) ? raw as ResolvedResourceServerConfig['dpop'] : undefined
+  const dpop = pick(options.dpop, 'OIDC_DPOP', asMode, 'allowed or required (DPoP-bound tokens: accepted besides plain bearer tokens, or the only ones)') ?? 'allowed'
+  if (!DPOP_MODES.includes(dpop)) problems.push('OIDC_DPOP: expected allowed or required (DPoP-bound tokens: accepted besides plain bearer tokens, or the only ones)')
+  const replayStore = options.replayStore
+  if (replayStore !== undefined && typeof (replayStore as Partial<ReplayStore> | null)?.claimOnce !== 'function') {
+    problems.push('replayStore: expected an object with a claimOnce(key, ttlMs) method (e.g. a RedisStore)')
+  }
+
   if (problems.length > 0) throw new OidcConfigError(problems.map((p) => `  - ${p}`).join('\n'))
 
   return Object.freeze({
@@ -128,6 +143,8 @@ export function resolveResourceServerConfig (options: OidcResourceServerOptions 
     httpTimeout,
     allowHttp,
     realm: realm!,
-    rolesClaim
+    rolesClaim,
+    dpop,
+    replayStore
   })
 }

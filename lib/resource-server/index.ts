@@ -15,4 +15,4 @@ export { oidcResourceServer }
 export { resolveResourceServerConfig } from './config.js'
 export * from '../errors.js'
 export type { OidcClaims, OidcRequestContext } from '../contract.js'
-export type { BearerVerifier, OidcResourceServerOptions, RequireBearerOptions, VerifiedBearer } from './types.js'
+export type { BearerVerifier, OidcResourceServerOptions, ReplayStore, RequireBearerOptions, VerifiedBearer } from './types.js'

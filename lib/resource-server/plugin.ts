@@ -4,13 +4,14 @@ import { createBearerAuthenticator, createRequireBearer } from '../guards/requir
 import { resolveResourceServerConfig } from './config.js'
 import { anonymousBearer } from './context.js'
 import type { OidcResourceServerOptions } from './types.js'
-import { resourceServerVerifier } from './verifier.js'
+import { resourceServerDpop, resourceServerVerifier } from './verifier.js'
 
 const plugin: FastifyPluginAsync<OidcResourceServerOptions> = async function oidcResourceServer (fastify: FastifyInstance, options) {
   const config = resolveResourceServerConfig(options)
   const { verifier, close } = await resourceServerVerifier(config, fastify.log)
   fastify.addHook('onClose', async () => { close() })
-  fastify.decorate('requireBearer', createRequireBearer(createBearerAuthenticator(verifier, config), config.realm))
+  const authenticate = createBearerAuthenticator(verifier, { ...config, dpop: resourceServerDpop(config) })
+  fastify.decorate('requireBearer', createRequireBearer(authenticate, config.realm, config.dpop))
   // Registered after the relying-party plugin, request.oidc stays its session context
   // until requireBearer succeeds on a route (the guard then shadows it for that request).
   if (!fastify.hasRequestDecorator('oidc')) fastify.decorateRequest('oidc', { getter: () => anonymousBearer })

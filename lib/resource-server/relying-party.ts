@@ -6,7 +6,7 @@ import type { Discovered } from '../provider/connection.js'
 import type { FastifyOidcOptions } from '../options.js'
 import { resolveResourceServerConfig } from './config.js'
 import type { BearerAuthenticator } from './context.js'
-import { resourceServerVerifier } from './verifier.js'
+import { resourceServerDpop, resourceServerVerifier } from './verifier.js'
 
 /** What `requireAuth({ accept: ['bearer'] })` uses in the relying-party plugin. */
 export interface RelyingPartyBearer {
@@ -45,7 +45,8 @@ export async function relyingPartyBearer (fastify: FastifyInstance, config: Reso
     clockTolerance: config.clockTolerance,
     allowHttp: config.allowHttp,
     rolesClaim: config.rolesClaim,
-    env: sameProvider ? env : { ...env, ...Object.fromEntries(OWN_PROVIDER_VARS.map((name) => [name, undefined])) },
+    // OIDC_DPOP is the relying party's own (true / false: its tokens bound to a key); resourceServer.dpop is this one's.
+    env: { ...env, OIDC_DPOP: undefined, ...(sameProvider ? {} : Object.fromEntries(OWN_PROVIDER_VARS.map((name) => [name, undefined]))) },
     ...own
   })
   if (rsConfig.audiences.includes(config.clientId)) {
@@ -56,6 +57,6 @@ export async function relyingPartyBearer (fastify: FastifyInstance, config: Reso
   fastify.addHook('onClose', async () => { close() })
   return {
     realm: rsConfig.realm,
-    authenticate: createBearerAuthenticator(verifier, { ...rsConfig, forwarding: { downstreams: config.downstreams } })
+    authenticate: createBearerAuthenticator(verifier, { ...rsConfig, dpop: resourceServerDpop(rsConfig), forwarding: { downstreams: config.downstreams } })
   }
 }

@@ -1,8 +1,9 @@
 import type { preHandlerAsyncHookHandler } from 'fastify'
 import type { OidcTokenAuthMethod } from '../provider/types.js'
 import type { BearerVerifier, VerifiedBearer } from '../tokens/verified-bearer.js'
+import type { ReplayStore } from '../tokens/dpop-replay.js'
 
-export type { BearerVerifier, VerifiedBearer }
+export type { BearerVerifier, ReplayStore, VerifiedBearer }
 
 /**
  * Options of `oidcResourceServer`. Every option also has an `OIDC_*` env var
@@ -69,6 +70,19 @@ export interface OidcResourceServerOptions {
   realm?: string | undefined
   /** `OIDC_ROLES_CLAIM`: dotted path of the roles claim. Default `roles`. */
   rolesClaim?: string | undefined
+  /**
+   * `OIDC_DPOP`: sender-constrained tokens (RFC 9449). `allowed` (default): a DPoP-bound token
+   * (`cnf.jkt`) is accepted with the `DPoP` scheme and a valid proof of its key, and never as
+   * `Bearer`; plain bearer tokens work as before. `required`: only DPoP-bound tokens with a proof.
+   * Proofs are checked against the URL as the service sees it: behind a proxy, set Fastify's `trustProxy`.
+   */
+  dpop?: 'allowed' | 'required' | undefined
+  /**
+   * Where DPoP proof ids (`jti`) are claimed once: any object with
+   * `claimOnce(key, ttlMs): Promise<boolean>`, such as the `RedisStore` shared by several
+   * instances. Default: an in-memory cache of this process (100,000 proofs at most).
+   */
+  replayStore?: ReplayStore | undefined
   /** Where env vars are read from. Default `process.env`. */
   env?: Record<string, string | undefined>
 }

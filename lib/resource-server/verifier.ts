@@ -5,6 +5,8 @@ import { createBearerVerifier } from '../tokens/bearer-verifier.js'
 import type { ResolvedResourceServerConfig } from './config.js'
 import { resourceServerEndpoints } from './discovery.js'
 import type { BearerVerifier } from '../tokens/verified-bearer.js'
+import { createDpopProofVerifier, type DpopGuardSettings } from '../tokens/dpop-proof.js'
+import { memoryReplayStore } from '../tokens/dpop-replay.js'
 
 /** A resource server's verifier, and how to stop its background discovery. */
 export interface ResourceServerVerifier {
@@ -41,4 +43,14 @@ export async function resourceServerVerifier (config: ResolvedResourceServerConf
     verifier: { verify: async (token) => await discovery.current().verify(token) },
     close: () => { discovery.close() }
   }
+}
+
+/**
+ * What the bearer guard of a resolved resource-server configuration does about
+ * DPoP: its mode, and proofs verified with its clock tolerance, their ids claimed
+ * in its `replayStore` or else in a bounded in-memory cache of this process.
+ */
+export function resourceServerDpop (config: Pick<ResolvedResourceServerConfig, 'dpop' | 'clockTolerance' | 'replayStore'>): DpopGuardSettings {
+  const replay = config.replayStore ?? memoryReplayStore()
+  return { mode: config.dpop, verify: createDpopProofVerifier({ clockTolerance: config.clockTolerance, replay }) }
 }

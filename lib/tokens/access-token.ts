@@ -58,6 +58,19 @@ export function scopesOf (claims: Record<string, unknown>): string[] {
 }
 
 /**
+ * The `cnf.jkt` of a token's claims (RFC 9449 6): the key it is bound to, `null` when
+ * it has none; a `cnf.jkt` that is no non-empty string is the description of a refusal.
+ */
+export function boundKeyOf (claims: Record<string, unknown>): { jkt: string | null } | string {
+  const cnf = claims['cnf']
+  if (cnf === undefined) return { jkt: null }
+  if (typeof cnf !== 'object' || cnf === null) return 'the cnf claim is not acceptable'
+  const jkt = (cnf as Record<string, unknown>)['jkt']
+  if (jkt === undefined) return { jkt: null }
+  return typeof jkt === 'string' && jkt !== '' ? { jkt } : 'the cnf claim is not acceptable'
+}
+
+/**
  * Freezes a verified token and everything in it (its claims are JSON: no
  * cycles), so that a result shared between requests cannot be changed through
  * any of them.
@@ -141,7 +154,9 @@ export async function verifyAccessToken (token: string, checks: AccessTokenCheck
   if (typ !== 'at+jwt' && !ACCESS_TOKEN_CLAIMS.some((claim) => payload[claim] !== undefined)) {
     throw invalidToken('the token has no access-token claim (scope, scp, client_id, azp or appid)')
   }
-  return { claims: payload as OidcClaims, scopes: scopesOf(payload), expiresAt: payload.exp!, method: 'jwt' }
+  const bound = boundKeyOf(payload)
+  if (typeof bound === 'string') throw invalidToken(bound)
+  return { claims: payload as OidcClaims, scopes: scopesOf(payload), expiresAt: payload.exp!, jkt: bound.jkt, method: 'jwt' }
 }
 
 function joseFailure (err: unknown): OidcError {

@@ -6,7 +6,7 @@ import type { ClientKey } from '../provider/client-key.js'
 import { OidcVerifierUnavailableError } from '../errors.js'
 import type { VerifiedBearer } from './verified-bearer.js'
 import type { OidcClaims } from '../contract.js'
-import { deepFreeze, invalidToken, scopesOf } from './access-token.js'
+import { boundKeyOf, deepFreeze, invalidToken, scopesOf } from './access-token.js'
 
 export interface IntrospectionSettings {
   endpoint: string
@@ -53,7 +53,8 @@ type Outcome = VerifiedBearer | string
  * The token is active only when `active` is the boolean `true`; `aud` must
  * contain an accepted audience (required: an answer without one may be about
  * any token of the IdP, a refresh token included); `iss`, `exp` and
- * `token_type` are checked when present; `sub`, when present, must be a
+ * `token_type` are checked when present (`Bearer`, or `DPoP` with a `cnf.jkt`);
+ * a `cnf.jkt` (RFC 9449 6.2) is the key the token is bound to; `sub`, when present, must be a
  * non-empty string, and without it `client_id` is the subject (one of them is
  * required).
  *
@@ -145,13 +146,17 @@ export class Introspector {
     if (![claims['aud']].flat().some((aud) => audiences.includes(aud as string))) return 'the aud claim is not acceptable'
     const exp = claims['exp']
     if (exp !== undefined && !(typeof exp === 'number' && exp > Date.now() / 1000 - clockTolerance)) return 'the token has expired'
-    if (claims['token_type'] !== undefined && String(claims['token_type']).toLowerCase() !== 'bearer') {
+    const bound = boundKeyOf(claims)
+    if (typeof bound === 'string') return bound
+    // RFC 9449 6.2: a DPoP-bound token's answer says token_type DPoP (and carries cnf.jkt).
+    const tokenType = claims['token_type'] === undefined ? undefined : String(claims['token_type']).toLowerCase()
+    if (tokenType !== undefined && tokenType !== 'bearer' && !(tokenType === 'dpop' && bound.jkt !== null)) {
       return 'the token is not a bearer access token'
     }
     if (claims['sub'] !== undefined && !isNonEmptyString(claims['sub'])) return 'the sub claim is not a non-empty string'
     const sub = claims['sub'] ?? claims['client_id']
     if (!isNonEmptyString(sub)) return 'the token has no subject'
-    return deepFreeze({ claims: { ...claims, sub } as OidcClaims, scopes: scopesOf(claims), expiresAt: (exp as number | undefined) ?? null, method: 'introspection' })
+    return deepFreeze({ claims: { ...claims, sub } as OidcClaims, scopes: scopesOf(claims), expiresAt: (exp as number | undefined) ?? null, jkt: bound.jkt, method: 'introspection' })
   }
 }
 

@@ -8,6 +8,11 @@ export interface VerifiedBearer {
   scopes: string[]
   /** `exp` in Unix seconds, or `null` when the introspection answer had none. */
   expiresAt: number | null
+  /**
+   * The RFC 9449 thumbprint (`cnf.jkt`) of the key the token is bound to (DPoP), or `null`
+   * for a plain bearer token.
+   */
+  jkt: string | null
   /** How it was verified. */
   method: 'jwt' | 'introspection'
 }

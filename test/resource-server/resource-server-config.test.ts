@@ -38,7 +38,9 @@ t.test('defaults from a minimal environment', async (t) => {
     httpTimeout: 5000,
     allowHttp: false,
     realm: 'https://api.example.com',
-    rolesClaim: 'roles'
+    rolesClaim: 'roles',
+    dpop: 'allowed',
+    replayStore: undefined
   })
   t.ok(Object.isFrozen(config))
 })
