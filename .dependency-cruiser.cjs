@@ -12,7 +12,7 @@ const LAYERS = [
   {
     name: 'entry',
     color: '#f4cccc',
-    paths: ['^lib/index\\.ts$', '^lib/types\\.ts$', '^lib/resource-server/(index|plugin)\\.ts$', '^lib/bin/', '^lib/dev-idp(-acr|-token-exchange)?\\.ts$']
+    paths: ['^lib/index\\.ts$', '^lib/types\\.ts$', '^lib/resource-server/(index|plugin)\\.ts$', '^lib/bin/', '^lib/dev-idp(-acr|-token-exchange|-types|-support)?\\.ts$']
   },
   {
     name: 'handlers',
