@@ -77,7 +77,7 @@ const plugin: FastifyPluginAsync<FastifyOidcOptions> = async function fastifyOid
     lockTtlMs: LOCK_TTL_FACTOR * config.httpTimeout,
     index: providers.get(client.name)!.index,
     providers,
-    bearer: await relyingPartyBearer(fastify, config, client.discovered, options),
+    bearer: await relyingPartyBearer(fastify, config, client.discovered, options, claimOnce),
     basic: basicConfig === undefined
       ? undefined
       : {

@@ -6,6 +6,7 @@ import type { Discovered } from '../provider/connection.js'
 import type { FastifyOidcOptions } from '../options.js'
 import { resolveResourceServerConfig } from './config.js'
 import type { BearerAuthenticator } from './context.js'
+import type { ReplayStore } from '../tokens/dpop-replay.js'
 import { resourceServerDpop, resourceServerVerifier } from './verifier.js'
 
 /** What `requireAuth({ accept: ['bearer'] })` uses in the relying-party plugin. */
@@ -27,10 +28,12 @@ const OWN_PROVIDER_VARS = ['OIDC_DISCOVERY_URL', 'OIDC_JWKS_URI', 'OIDC_INTROSPE
  * discovery URL, JWKS URI, introspection endpoint and client credentials,
  * options or env vars): its endpoints are discovered from that issuer. An
  * audience equal to the plugin's client id (the `aud` of its ID tokens) is
- * refused with `FST_OIDC_CONFIG_INVALID`. A verified caller's token is relayed
+ * refused with `FST_OIDC_CONFIG_INVALID`. DPoP follows `resourceServer.dpop` (the
+ * plugin's own `OIDC_DPOP` is the relying party's), proof ids claimed once in the
+ * session store when it is shared (`claimOnce`). A verified caller's token is relayed
  * by `request.oidc.fetch` to the plugin's downstreams only.
  */
-export async function relyingPartyBearer (fastify: FastifyInstance, config: ResolvedConfig, discovered: Discovered | undefined, options: FastifyOidcOptions): Promise<RelyingPartyBearer | undefined> {
+export async function relyingPartyBearer (fastify: FastifyInstance, config: ResolvedConfig, discovered: Discovered | undefined, options: FastifyOidcOptions, claimOnce?: ReplayStore['claimOnce']): Promise<RelyingPartyBearer | undefined> {
   const env = options.env ?? process.env
   const own = options.resourceServer ?? (env['OIDC_AUDIENCE'] === undefined ? undefined : {})
   if (own === undefined) return undefined
@@ -45,6 +48,8 @@ export async function relyingPartyBearer (fastify: FastifyInstance, config: Reso
     clockTolerance: config.clockTolerance,
     allowHttp: config.allowHttp,
     rolesClaim: config.rolesClaim,
+    // DPoP proof ids in the session store when it is shared by instances (Redis), unless resourceServer.replayStore says otherwise.
+    ...(claimOnce === undefined ? {} : { replayStore: { claimOnce } }),
     // OIDC_DPOP is the relying party's own (true / false: its tokens bound to a key); resourceServer.dpop is this one's.
     env: { ...env, OIDC_DPOP: undefined, ...(sameProvider ? {} : Object.fromEntries(OWN_PROVIDER_VARS.map((name) => [name, undefined]))) },
     ...own
