@@ -81,7 +81,9 @@ export function throughputTable (reports: RowReport[], skipped: Array<{ row: Row
     '|---:|---|---:|---:|---:|---:|---:|---|'
   ]
   const all = [...reports.map((r) => ({ row: r.row, report: r })), ...skipped.map((s) => ({ row: s.row, skipped: s }))]
-  for (const entry of all.sort((a, b) => ROWS.indexOf(a.row) - ROWS.indexOf(b.row))) {
+  // By id: a row may be a copy (the Cluster row gets the URL of the cluster started for the run).
+  const position = (row: RowDef): number => ROWS.findIndex((r) => r.id === row.id)
+  for (const entry of all.sort((a, b) => position(a.row) - position(b.row))) {
     if ('skipped' in entry && entry.skipped !== undefined) {
       lines.push(`| ${entry.row.id} | ${entry.skipped.row.label} | skipped | | | | | see note |`)
       continue
