@@ -4,7 +4,7 @@ import fastifyOidc, {
   fastifyOidc as named, MemoryStore, OidcUnauthenticatedError, OidcDownstreamOriginDeniedError, OidcDownstreamUnauthorizedError,
   type OidcAuditEvent, type OidcClaims, type OidcClient, type OidcTokenSet
 } from 'fastify-oidc'
-import { oidcResourceServer, OidcTokenInvalidError, type BearerVerifier, type OidcResourceServerOptions, type VerifiedBearer } from 'fastify-oidc'
+import { oidcResourceServer, OidcDpopProofInvalidError, OidcTokenInvalidError, RedisStore, type BearerVerifier, type OidcResourceServerOptions, type ReplayStore, type VerifiedBearer } from 'fastify-oidc'
 import type { preHandlerAsyncHookHandler } from 'fastify'
 import { OidcProviderUnavailableError, OidcParRejectedError, type OidcPreset, type OidcProviderOptions, type OidcTokenAuthMethod } from 'fastify-oidc'
 
@@ -76,6 +76,14 @@ app.get('/reviews', { preHandler: app.requireBearer() }, async (request) => {
 })
 expectType<Promise<VerifiedBearer>>(({} as BearerVerifier).verify('token'))
 expectType<'FST_OIDC_TOKEN_INVALID'>(new OidcTokenInvalidError('reason').code)
+// DPoP (RFC 9449): the mode, and a replay store shared by instances (the RedisStore, or any claimOnce)
+expectAssignable<OidcResourceServerOptions>({ audience: 'https://api.example', dpop: 'required', replayStore: new RedisStore({ url: 'redis://127.0.0.1:6379' }) })
+expectAssignable<OidcResourceServerOptions>({ dpop: 'allowed', replayStore: { claimOnce: async (_key: string, _ttlMs: number) => true } })
+expectError(app.register(oidcResourceServer, { audience: 'https://api.example', dpop: true }))
+expectError(app.register(oidcResourceServer, { audience: 'https://api.example', replayStore: {} }))
+expectAssignable<ReplayStore>(new RedisStore({ url: 'redis://127.0.0.1:6379' }))
+expectType<string | null>(({} as VerifiedBearer).jkt)
+expectType<'FST_OIDC_DPOP_PROOF_INVALID'>(new OidcDpopProofInvalidError('reason').code)
 
 // Several providers, presets, userinfo after login, metadata refresh
 app.register(fastifyOidc, {
