@@ -122,8 +122,8 @@ export function createBearerAuthenticator (verifier: BearerVerifier, settings: R
         if (verified.jkt !== null) throw Object.assign(invalidToken('a DPoP-bound token must be sent with the DPoP scheme and a proof'), { dpop: true })
       } else {
         if (verified.jkt === null) throw invalidToken('the token is not DPoP-bound: send it with the Bearer scheme')
-        // htu: the URL as the service sees it (scheme and host from X-Forwarded-* with trustProxy).
-        await verifyProof(proof, { method: request.method, url: `${request.protocol}://${request.host}${request.url}`, accessToken: token, jkt: verified.jkt })
+        // htu: the URL as the service sees it (scheme and host from X-Forwarded-* with trustProxy), before any rewriteUrl.
+        await verifyProof(proof, { method: request.method, url: `${request.protocol}://${request.host}${request.originalUrl}`, accessToken: token, jkt: verified.jkt })
       }
       if (!scopes.every((s) => verified.scopes.includes(s))) throw new OidcInsufficientScopeError()
       const shortfall = stepUp === undefined ? undefined : stepUpShortfall(verified.claims, stepUp, settings.clockTolerance)

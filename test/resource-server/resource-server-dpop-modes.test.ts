@@ -114,6 +114,20 @@ t.test('behind a proxy: htu is the URL the client used (trustProxy), not the one
   }
 })
 
+t.test('a rewritten URL (rewriteUrl): htu is the URL the client sent', async (t) => {
+  const op = await startHostileOp(t)
+  const app = Fastify({ rewriteUrl: (req) => req.url!.replace(/^\/v1\//, '/') })
+  t.teardown(() => app.close())
+  await app.register(oidcResourceServer, { env: {}, issuer: op.issuer, audience: API_AUDIENCE })
+  app.get('/api', { preHandler: app.requireBearer() }, async () => ({ ok: true }))
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const origin = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`
+  const key = await dpopKey()
+  const token = await signAccessToken(op, { cnf: { jkt: key.jkt } })
+  t.equal((await call(`${origin}/v1/api`, { authorization: `DPoP ${token}`, dpop: await proof(key, 'GET', `${origin}/v1/api`, token) })).status, 200)
+  t.equal((await call(`${origin}/v1/api`, { authorization: `DPoP ${token}`, dpop: await proof(key, 'GET', `${origin}/api`, token) })).status, 401)
+})
+
 t.test('two instances sharing a Redis store: a proof used at one is refused at the other', async (t) => {
   const op = await startHostileOp(t)
   const prefix = uniquePrefix()
