@@ -46,6 +46,8 @@ export interface Fixture {
   jwks: JSONWebKeySet
   /** Access tokens for the bearer rows: RFC 9068 (`typ: at+jwt`), sixteen claims. */
   tokens: { rs256: string, es256: string }
+  /** `count` more RS256 access tokens like `tokens.rs256`, each distinct (its own `jti` and `sid`). */
+  mintRs256: (count: number) => Promise<string[]>
   /** Every token response of the dev IdP, in order. */
   issued: IssuedTokens[]
   /** The local downstream of rows 11 and 12: answers `{"ok":true}` to a request carrying a bearer token, 401 otherwise. */
@@ -133,6 +135,11 @@ export async function startFixture (clients: Array<Omit<DevIdpClient, 'client_se
     jwksUri: `http://127.0.0.1:${jwksPort}/jwks`,
     jwks,
     tokens: { rs256: await accessToken(rs), es256: await accessToken(es) },
+    mintRs256: async (count) => {
+      const tokens: string[] = []
+      for (let i = 0; i < count; i++) tokens.push(await accessToken(rs))
+      return tokens
+    },
     issued,
     downstreamUrl: `http://127.0.0.1:${downstreamPort}/data`,
     close: async () => {

@@ -8,6 +8,8 @@ export interface LoadOptions {
   headers: Record<string, string>
   seconds: number
   connections: number
+  /** Header sets sent in turn, one per request (e.g. many distinct bearer tokens), over `headers`. */
+  rotate?: Array<Record<string, string>> | undefined
 }
 
 export interface LoadResult {
@@ -28,6 +30,15 @@ function percentile (sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!
 }
 
+/** An autocannon `setupRequest` giving each request the next header set. */
+function rotating (base: Record<string, string>, sets: Array<Record<string, string>>): (request: autocannon.Request) => autocannon.Request {
+  let next = 0
+  return (request) => {
+    const set = sets[next++ % sets.length]!
+    return { ...request, headers: { ...base, ...set } }
+  }
+}
+
 export async function load (options: LoadOptions): Promise<LoadResult> {
   const latencies: number[] = []
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
@@ -35,7 +46,8 @@ export async function load (options: LoadOptions): Promise<LoadResult> {
       url: options.url,
       headers: options.headers,
       duration: options.seconds,
-      connections: options.connections
+      connections: options.connections,
+      ...(options.rotate === undefined ? {} : { requests: [{ setupRequest: rotating(options.headers, options.rotate) }] })
     }, (err: unknown, res: autocannon.Result) => err == null ? resolve(res) : reject(err))
     instance.on('response', (_client, statusCode, _bytes, responseTime) => {
       if (statusCode >= 200 && statusCode < 300) latencies.push(responseTime)

@@ -193,3 +193,17 @@ export function referenceLines (reports: RowReport[]): string {
     return `- (${r.row.id}) ${r.row.label} — ${r.row.note}${versus}`
   }).join('\n')
 }
+
+/** The bearer growth table: req/s and p99 by number of distinct tokens in rotation, with the server's RSS. */
+export function growthTable (results: Array<{ tokens: number, rounds: LoadResult[], rss: number }>): string {
+  const lines = [
+    '| distinct tokens in rotation | req/s (median, min–max) | p99 ms (median) | non-2xx | RSS after load |',
+    '|---:|---:|---:|---:|---:|'
+  ]
+  for (const r of results) {
+    const rps = r.rounds.map((x) => x.rps)
+    lines.push(`| ${int(r.tokens)} | ${int(median(rps))} (${int(Math.min(...rps))}–${int(Math.max(...rps))}) | ${ms(median(r.rounds.map((x) => x.p99)))} | ` +
+      `${r.rounds.reduce((n, x) => n + x.non2xx + x.errors, 0)} | ${mb(r.rss)} |`)
+  }
+  return lines.join('\n')
+}

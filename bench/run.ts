@@ -13,13 +13,16 @@
 // --cpu-prof; profiles go to BENCH_PROFILE_DIR, default <tmp>/fastify-oidc-bench-profiles),
 // BENCH_REDIS_URL (row 4, default redis://127.0.0.1:6379), BENCH_REDIS_CLUSTER_URL
 // (row 4c, default: a 3-master cluster started for the run), BENCH_TSX=1 (run the
-// servers from the TypeScript sources through tsx instead of compiling them first).
+// servers from the TypeScript sources through tsx instead of compiling them first),
+// BENCH_GROWTH=0 (skip the bearer growth table), BENCH_GROWTH_TOKENS (its counts of
+// distinct tokens in rotation, default 1,1000,100000).
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { compileServers, prepareRows, TSX_RUNTIME, writesBetween } from './harness.js'
 import { load } from './load.js'
-import { addWrites, anchorLine, anomalies, noWrites, referenceLines, rssTable, sizeTable, targetLines, targets, throughputTable, writesTable, type RowReport } from './report.js'
+import { bearerGrowth, type GrowthResult } from './growth.js'
+import { addWrites, anchorLine, anomalies, growthTable, noWrites, referenceLines, rssTable, sizeTable, targetLines, targets, throughputTable, writesTable, type RowReport } from './report.js'
 import { measureSession, storeRss, type SessionSample } from './sizes.js'
 import { REDIS_CLUSTER_URL, ROWS, type StoreWrites } from './spec.js'
 import { startCluster } from '../test/helpers/redis-servers.js'
@@ -42,6 +45,7 @@ const only = ids('BENCH_ROWS')
 const profiled = new Set(ids('BENCH_PROFILE') ?? [])
 const profileDir = process.env['BENCH_PROFILE_DIR'] ?? join(tmpdir(), 'fastify-oidc-bench-profiles')
 const withSizes = process.env['BENCH_SIZES'] !== '0'
+const growthCounts = (ids('BENCH_GROWTH_TOKENS') ?? ['1', '1000', '100000']).map(Number).filter((n) => Number.isInteger(n) && n > 0)
 let rows = ROWS.filter((row) => only === undefined || only.includes(row.id))
 
 const started = Date.now()
@@ -87,6 +91,7 @@ process.once('SIGINT', onSignal)
 process.once('SIGTERM', onSignal)
 
 let reports: RowReport[]
+let growth: GrowthResult[] = []
 let sample: SessionSample | undefined
 const memory: StoreRssResult[] = []
 try {
@@ -134,6 +139,9 @@ try {
       }
     }
   }
+  if (process.env['BENCH_GROWTH'] !== '0' && growthCounts.length > 0) {
+    growth = await bearerGrowth({ fixture: prepared.fixture, runtime, counts: growthCounts, rounds, seconds, warmup, connections, log })
+  }
 } finally {
   await prepared.close()
   for (const stop of stops.splice(0).reverse()) await stop()
@@ -161,6 +169,9 @@ if (sample !== undefined) {
     ...cookieOf('7', 'Authorization: Bearer, RS256 access token')
   ]), '')
   out.push(rssTable(memory), '')
+}
+if (growth.length > 0) {
+  out.push('Bearer guard (RS256, default cache of verified tokens) by distinct tokens in rotation (issue 15):', growthTable(growth), '')
 }
 out.push('Targets (issue 15; the ratio of the medians, then the lowest and highest ratio of one round to the same round):', targetLines(targets(reports, sample?.sizes)), '')
 const anchor = anchorLine(reports)
