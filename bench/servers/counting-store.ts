@@ -15,53 +15,44 @@ export function noWrites (): StoreWrites {
   return { set: 0, destroy: 0, link: 0, claimOnce: 0 }
 }
 
-class CountingMemoryStore extends MemoryStore {
-  readonly writes = noWrites()
-  override set (sessionId: string, session: Session, callback: Callback): void {
-    this.writes.set++
-    super.set(sessionId, session, callback)
-  }
+/** What a counted store writes with: @fastify/session's set / destroy and the plugin's link / claimOnce. */
+interface WritingStore {
+  set (sessionId: string, session: Session, callback: Callback): void
+  destroy (sessionId: string, callback: Callback): void
+  link (sessionId: string, keys: readonly string[], ttlMs: number): Promise<void>
+  claimOnce (key: string, ttlMs: number): Promise<boolean>
+}
 
-  override destroy (sessionId: string, callback: Callback): void {
-    this.writes.destroy++
-    super.destroy(sessionId, callback)
-  }
+/** `Base` with a counter per kind of write; every call still runs `Base`'s own code. */
+function counting<B extends new (...args: any[]) => WritingStore> (Base: B) {
+  return class Counting extends Base {
+    readonly writes = noWrites()
+    override set (sessionId: string, session: Session, callback: Callback): void {
+      this.writes.set++
+      super.set(sessionId, session, callback)
+    }
 
-  override async link (sessionId: string, keys: readonly string[], ttlMs: number): Promise<void> {
-    this.writes.link++
-    await super.link(sessionId, keys, ttlMs)
-  }
+    override destroy (sessionId: string, callback: Callback): void {
+      this.writes.destroy++
+      super.destroy(sessionId, callback)
+    }
 
-  override async claimOnce (key: string, ttlMs: number): Promise<boolean> {
-    this.writes.claimOnce++
-    return await super.claimOnce(key, ttlMs)
+    override async link (sessionId: string, keys: readonly string[], ttlMs: number): Promise<void> {
+      this.writes.link++
+      await super.link(sessionId, keys, ttlMs)
+    }
+
+    override async claimOnce (key: string, ttlMs: number): Promise<boolean> {
+      this.writes.claimOnce++
+      return await super.claimOnce(key, ttlMs)
+    }
   }
 }
 
-class CountingRedisStore extends RedisStore {
-  readonly writes = noWrites()
-  override set (sessionId: string, session: Session, callback: Callback): void {
-    this.writes.set++
-    super.set(sessionId, session, callback)
-  }
+const CountingMemoryStore = counting(MemoryStore)
+const CountingRedisStore = counting(RedisStore)
 
-  override destroy (sessionId: string, callback: Callback): void {
-    this.writes.destroy++
-    super.destroy(sessionId, callback)
-  }
-
-  override async link (sessionId: string, keys: readonly string[], ttlMs: number): Promise<void> {
-    this.writes.link++
-    await super.link(sessionId, keys, ttlMs)
-  }
-
-  override async claimOnce (key: string, ttlMs: number): Promise<boolean> {
-    this.writes.claimOnce++
-    return await super.claimOnce(key, ttlMs)
-  }
-}
-
-export type CountingStore = CountingMemoryStore | CountingRedisStore
+export type CountingStore = InstanceType<typeof CountingMemoryStore> | InstanceType<typeof CountingRedisStore>
 
 /**
  * The store the plugin would open for `location` (`'memory'` or a store URL),
