@@ -2,30 +2,8 @@
 // allow-lists its origin for exchanged tokens only (never the user's own, even
 // when the origin is also in OIDC_DOWNSTREAMS); a malformed entry is one clear
 // line naming the variable at register().
-import t, { type Test } from 'tap'
-import { resolveConfig, type FastifyOidcOptions } from '../../lib/index.js'
-
-const BASE = {
-  OIDC_ISSUER: 'https://idp.example.com',
-  OIDC_CLIENT_ID: 'shop',
-  OIDC_BASE_URL: 'https://shop.example.com',
-  OIDC_SESSION_SECRET: 'downstream-config-secret-0123456789abc'
-}
-
-function resolve (env: Record<string, string> = {}, options: FastifyOidcOptions = {}) {
-  return resolveConfig({ env: { ...BASE, ...env }, ...options })
-}
-
-function problems (t: Test, env: Record<string, string>, options: FastifyOidcOptions = {}): string[] {
-  try {
-    resolve(env, options)
-  } catch (err) {
-    t.equal((err as { code?: string }).code, 'FST_OIDC_CONFIG_INVALID')
-    return (err as Error).message.split('\n').slice(1).map((line) => line.replace(/^ {2}- /, ''))
-  }
-  t.fail('the configuration was accepted')
-  return []
-}
+import t from 'tap'
+import { problems, resolve } from '../helpers/downstream-config.js'
 
 t.test('OIDC_DOWNSTREAM_EXCHANGE allow-lists its origins for exchanged tokens only', async (t) => {
   const config = resolve({
