@@ -1,5 +1,6 @@
 // The tables `npm run bench` prints (Markdown, pasted as is into the README).
 import type { LoadResult } from './load.js'
+import type { SessionGrowthResult } from './session-growth.js'
 import type { SessionSizes } from './sizes.js'
 import { ROWS, type RowDef, type StoreWrites } from './spec.js'
 import type { StoreRssResult } from './store-rss.js'
@@ -194,16 +195,39 @@ export function referenceLines (reports: RowReport[]): string {
   }).join('\n')
 }
 
-/** The bearer growth table: req/s and p99 by number of distinct tokens in rotation, with the server's RSS. */
-export function growthTable (results: Array<{ tokens: number, rounds: LoadResult[], rss: number }>): string {
+/** A growth table: one line per count, req/s median (min–max), p99, non-2xx + errors, and a memory figure. */
+function growthLines (first: string, last: string, rows: Array<{ count: number, rounds: LoadResult[], memory: number }>): string {
   const lines = [
-    '| distinct tokens in rotation | req/s (median, min–max) | p99 ms (median) | non-2xx | RSS after load |',
+    `| ${first} | req/s (median, min–max) | p99 ms (median) | non-2xx | ${last} |`,
     '|---:|---:|---:|---:|---:|'
   ]
-  for (const r of results) {
+  for (const r of rows) {
     const rps = r.rounds.map((x) => x.rps)
-    lines.push(`| ${int(r.tokens)} | ${int(median(rps))} (${int(Math.min(...rps))}–${int(Math.max(...rps))}) | ${ms(median(r.rounds.map((x) => x.p99)))} | ` +
-      `${r.rounds.reduce((n, x) => n + x.non2xx + x.errors, 0)} | ${mb(r.rss)} |`)
+    lines.push(`| ${int(r.count)} | ${int(median(rps))} (${int(Math.min(...rps))}–${int(Math.max(...rps))}) | ${ms(median(r.rounds.map((x) => x.p99)))} | ` +
+      `${r.rounds.reduce((n, x) => n + x.non2xx + x.errors, 0)} | ${mb(r.memory)} |`)
   }
   return lines.join('\n')
+}
+
+/** The bearer growth table: req/s and p99 by number of distinct tokens in rotation, with the server's RSS. */
+export function growthTable (results: Array<{ tokens: number, rounds: LoadResult[], rss: number }>): string {
+  return growthLines('distinct tokens in rotation', 'RSS after load', results.map((r) => ({ count: r.tokens, rounds: r.rounds, memory: r.rss })))
+}
+
+/** A session growth table (one store): req/s and p99 by live sessions, with the server's RSS or its Redis's used_memory. */
+export function sessionGrowthTable (results: SessionGrowthResult[], store: SessionGrowthResult['store']): string {
+  const last = store === 'memory' ? 'server RSS after load' : 'Redis used_memory after load'
+  return growthLines('live sessions in the store', last, results.filter((r) => r.store === store).map((r) => ({ count: r.sessions, rounds: r.rounds, memory: r.memory })))
+}
+
+/** Counts whose rounds were not all let in (a rotated cookie not logged in), or whose read-only rounds wrote to the store. */
+export function sessionGrowthAnomalies (results: SessionGrowthResult[]): string[] {
+  return results.flatMap((r) => {
+    const refused = r.rounds.reduce((n, x) => n + x.non2xx, 0)
+    const errors = r.rounds.reduce((n, x) => n + x.errors, 0)
+    return [
+      ...refused + errors > 0 ? [`${r.store} store, ${int(r.sessions)} sessions: ${refused} non-2xx answers, ${errors} errors/time-outs (every rotated cookie should be let in)`] : [],
+      ...r.writes > 0 ? [`${r.store} store, ${int(r.sessions)} sessions: ${r.writes} store writes in the read-only rounds (target 0)`] : []
+    ]
+  })
 }

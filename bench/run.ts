@@ -15,16 +15,20 @@
 // (row 4c, default: a 3-master cluster started for the run), BENCH_TSX=1 (run the
 // servers from the TypeScript sources through tsx instead of compiling them first),
 // BENCH_GROWTH=0 (skip the bearer growth table), BENCH_GROWTH_TOKENS (its counts of
-// distinct tokens in rotation, default 1,1000,100000).
+// distinct tokens in rotation, default 1,1000,100000), BENCH_SESSION_GROWTH=0 (skip the
+// session growth tables), BENCH_SESSION_GROWTH_COUNTS (their counts of live sessions,
+// default 1000,10000,100000; the Redis table needs redis-server on PATH).
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { compileServers, prepareRows, TSX_RUNTIME, writesBetween } from './harness.js'
 import { load } from './load.js'
 import { bearerGrowth, type GrowthResult } from './growth.js'
-import { addWrites, anchorLine, anomalies, growthTable, noWrites, referenceLines, rssTable, sizeTable, targetLines, targets, throughputTable, writesTable, type RowReport } from './report.js'
+import { addWrites, anchorLine, anomalies, growthTable, noWrites, referenceLines, rssTable, sessionGrowthAnomalies, sessionGrowthTable, sizeTable, targetLines, targets, throughputTable, writesTable, type RowReport } from './report.js'
+import { sessionGrowth, type SessionGrowth } from './session-growth.js'
 import { measureSession, storeRss, type SessionSample } from './sizes.js'
 import { REDIS_CLUSTER_URL, ROWS, type StoreWrites } from './spec.js'
+import { privateRedis } from '../test/helpers/redis.js'
 import { startCluster } from '../test/helpers/redis-servers.js'
 import type { StoreRssResult } from './store-rss.js'
 
@@ -46,6 +50,7 @@ const profiled = new Set(ids('BENCH_PROFILE') ?? [])
 const profileDir = process.env['BENCH_PROFILE_DIR'] ?? join(tmpdir(), 'fastify-oidc-bench-profiles')
 const withSizes = process.env['BENCH_SIZES'] !== '0'
 const growthCounts = (ids('BENCH_GROWTH_TOKENS') ?? ['1', '1000', '100000']).map(Number).filter((n) => Number.isInteger(n) && n > 0)
+const sessionCounts = (ids('BENCH_SESSION_GROWTH_COUNTS') ?? ['1000', '10000', '100000']).map(Number).filter((n) => Number.isInteger(n) && n > 0)
 let rows = ROWS.filter((row) => only === undefined || only.includes(row.id))
 
 const started = Date.now()
@@ -92,6 +97,7 @@ process.once('SIGTERM', onSignal)
 
 let reports: RowReport[]
 let growth: GrowthResult[] = []
+let sessions: SessionGrowth | undefined
 let sample: SessionSample | undefined
 const memory: StoreRssResult[] = []
 try {
@@ -142,6 +148,11 @@ try {
   if (process.env['BENCH_GROWTH'] !== '0' && growthCounts.length > 0) {
     growth = await bearerGrowth({ fixture: prepared.fixture, runtime, counts: growthCounts, rounds, seconds, warmup, connections, log })
   }
+  if (process.env['BENCH_SESSION_GROWTH'] !== '0' && sessionCounts.length > 0) {
+    // A redis-server of its own per count: its used_memory and its keyspace are that count's sessions alone.
+    const redis = async (): Promise<{ url: string, stop: () => Promise<void> }> => await privateRedis({ teardown: (fn) => stops.push(fn) })
+    sessions = await sessionGrowth({ runtime, counts: sessionCounts, redis, rounds, seconds, warmup, connections, log })
+  }
 } finally {
   await prepared.close()
   for (const stop of stops.splice(0).reverse()) await stop()
@@ -172,6 +183,16 @@ if (sample !== undefined) {
 }
 if (growth.length > 0) {
   out.push('Bearer guard (RS256, default cache of verified tokens) by distinct tokens in rotation (issue 15):', growthTable(growth), '')
+}
+if (sessions !== undefined) {
+  const rotating = 'each request carrying the next session\'s cookie, one server per count, interleaved rounds'
+  out.push(`Session guard (requireAuth, memory store) by live sessions in the store, ${rotating} (issue 15):`, sessionGrowthTable(sessions.results, 'memory'), '')
+  if (sessions.results.some((r) => r.store === 'redis')) {
+    out.push(`Session guard (requireAuth, Redis store: a redis-server of its own per count) by live sessions in the store, ${rotating}:`, sessionGrowthTable(sessions.results, 'redis'), '')
+  }
+  for (const reason of sessions.skipped) out.push(`Session growth skipped: ${reason}`, '')
+  const odd = sessionGrowthAnomalies(sessions.results)
+  if (odd.length > 0) out.push('Session growth anomalies (these figures do not measure what they say):', ...odd.map((l) => `- ${l}`), '')
 }
 out.push('Targets (issue 15; the ratio of the medians, then the lowest and highest ratio of one round to the same round):', targetLines(targets(reports, sample?.sizes)), '')
 const anchor = anchorLine(reports)

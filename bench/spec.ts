@@ -40,6 +40,8 @@ export interface ServerSpec {
   /** Fetch rows: how the guarded route calls the local downstream, and its URL. */
   fetchMode?: FetchMode
   downstreamUrl?: string
+  /** fastify-oidc: add the bench-only route that copies a logged-in session N times (session growth tables). */
+  mintSessions?: boolean
 }
 
 /**

@@ -3,11 +3,14 @@
 // store URL. The store is the one the plugin opens for that setting, counting
 // its writes (bench/servers/counting-store.ts). Rows 11 and 12 call a local
 // downstream from the guarded route (`request.oidc.fetch()` or a plain fetch).
+// The session growth servers (`mintSessions`) also have the bench-only route
+// that copies the caller's logged-in session N times (./mint-sessions.ts).
 import Fastify from 'fastify'
 import fastifyOidc, { resolveConfig, type FastifyOidcOptions } from '../../lib/index.js'
 import { ROUTE, SCOPE } from '../spec.js'
 import { fastifyServer, HOST, required, type BuildServer } from './common.js'
 import { countingStore } from './counting-store.js'
+import { MINT_ROUTE, mintSessions } from './mint-sessions.js'
 
 export const build: BuildServer = async (spec) => {
   const app = Fastify({ logger: false })
@@ -30,6 +33,16 @@ export const build: BuildServer = async (spec) => {
   })
   if ('close' in store) app.addHook('onClose', async () => { await store.close() })
   await app.register(fastifyOidc, { ...options, sessionStore: store })
+  if (spec.mintSessions === true) {
+    const gc = (globalThis as { gc?: () => void }).gc
+    const mint = { store, sessionSecret: required(spec, 'sessionSecret'), issuer: required(spec, 'issuer'), cookieName: defaults.cookieName, ttlMs: defaults.sessionMaxAge * 1000 }
+    app.post(MINT_ROUTE, { preHandler: app.requireAuth() }, async (request) => {
+      const cookies = await mintSessions(mint, request.session.sessionId, (request.body as { count: number }).count)
+      // What minting allocated is not what the sessions hold (the child runs with --expose-gc in the bench).
+      gc?.()
+      return { cookies }
+    })
+  }
   const downstream = spec.downstreamUrl
   if (spec.fetchMode === 'oidc' && downstream !== undefined) {
     app.get(ROUTE, { preHandler: app.requireAuth() }, async (request) => {
