@@ -45,6 +45,8 @@ export interface SessionGrowthOptions {
   warmup: number
   connections: number
   log?: ((line: string) => void) | undefined
+  /** Called with each server's base URL and its cookies once its sessions are minted and checked (the tests look closer). */
+  inspect?: ((base: string, cookies: Array<Record<string, string>>) => Promise<void>) | undefined
 }
 
 export interface SessionGrowth {
@@ -132,6 +134,7 @@ async function startGroup (store: GrowthStore, fixture: Fixture, ports: Map<stri
     server.cookies = [cookie, ...cookies].map((c) => ({ cookie: c }))
     log(`session growth, ${store} store: ${sessions} sessions in the store (${sessions - 1} minted in ${((Date.now() - began) / 1000).toFixed(1)} s)`)
     await verify(server, `${started.base}${ROUTE}`)
+    await options.inspect?.(started.base, server.cookies)
   }
 }
 
