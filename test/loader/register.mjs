@@ -1,7 +1,8 @@
 // The TypeScript loader of the test suite: package.json's tap config passes
 // `--import=./test/loader/register.mjs` to every test process, and the
-// `test:unit` script sets TAP_TYPE_STRIP_ONLY=1 so that @tapjs/typescript
-// does not load ts-node as well (no tap rebuild needed after `npm ci`).
+// `test:unit` script sets TAP_TYPE_STRIP_ONLY=1 and loads strip-only.mjs so that
+// @tapjs/typescript does not load ts-node as well, also on Node 20 (no tap
+// rebuild needed after `npm ci`).
 // It registers hooks.mjs, which compiles each .ts file of this project with
 // esbuild (types stripped, no type-check: `npm run typecheck` does that) and
 // an inline source map, so stack traces and coverage point at the .ts lines.
