@@ -1,7 +1,8 @@
 // Module hooks for .ts files outside node_modules (see register.mjs).
-import { readFile } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
-import { transform } from 'esbuild'
+import { transform, version } from 'esbuild'
 
 const RELATIVE = /^(\.{1,2}\/|\/|file:)/
 
@@ -17,15 +18,31 @@ export async function resolve (specifier, context, next) {
   }
 }
 
+const OPTIONS = { loader: 'ts', format: 'esm', target: 'node20', sourcemap: 'inline' }
+
+// Compiled files, shared by the test processes of a run and by later runs: each of the ~176 test
+// processes loads most of lib/ and test/helpers/, and only the first one compiles a given file.
+// Keyed by the file's path and content and esbuild's version and options, so an edited file (or
+// another esbuild) is compiled again; node_modules/.cache is where build caches go (npm ci empties it).
+const CACHE = new URL('../../node_modules/.cache/fastify-oidc-test-ts/', import.meta.url)
+const KEY_SALT = JSON.stringify({ version, OPTIONS })
+
 export async function load (url, context, next) {
   if (!url.startsWith('file:') || !url.endsWith('.ts') || url.includes('/node_modules/')) return await next(url, context)
   const path = fileURLToPath(url)
-  const { code } = await transform(await readFile(path, 'utf8'), {
-    loader: 'ts',
-    format: 'esm',
-    target: 'node20',
-    sourcemap: 'inline',
-    sourcefile: path
-  })
+  const source = await readFile(path, 'utf8')
+  const cached = new URL(`${createHash('sha256').update(`${KEY_SALT}\0${path}\0${source}`).digest('hex')}.mjs`, CACHE)
+  try {
+    return { format: 'module', source: await readFile(cached, 'utf8'), shortCircuit: true }
+  } catch {
+    // Not compiled yet.
+  }
+  // esbuild starts its service process on the first transform only: a process that finds every file cached starts none.
+  const { code } = await transform(source, { ...OPTIONS, sourcefile: path })
+  // Written under a name of its own, then renamed: a process running in parallel never reads half a file.
+  await mkdir(CACHE, { recursive: true })
+  const temporary = new URL(`${cached.href}.${process.pid}.${Math.random().toString(36).slice(2)}`)
+  await writeFile(temporary, code)
+  await rename(temporary, cached)
   return { format: 'module', source: code, shortCircuit: true }
 }
