@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify'
 import { rolesFrom } from './claims.js'
 import type { ResolvedExchange } from './downstream-config.js'
 import { forwardFetch, forwardHeaders, sessionRenewal, type Forwarding } from './downstream.js'
+import { dpopHandle } from './tokens/dpop-key.js'
 import { cachedExchange, startExchange } from './downstream-exchange.js'
 import { OidcSessionStoreError, OidcUnauthenticatedError, OidcUnknownProviderError } from './errors.js'
 import { reasonOf, withReason } from './idp-errors.js'
@@ -188,8 +189,8 @@ export class RequestContext implements OidcRequestContext {
   }
 
   /** Tracing headers, plus the `authorization` header when `url` is allow-listed (see lib/downstream.ts). */
-  async forwardHeaders (url?: string | URL): Promise<Record<string, string>> {
-    return await forwardHeaders(this.#forwarding(), url)
+  async forwardHeaders (url?: string | URL, method?: string): Promise<Record<string, string>> {
+    return await forwardHeaders(this.#forwarding(), url, method)
   }
 
   #forwarding (): Forwarding {
@@ -199,7 +200,11 @@ export class RequestContext implements OidcRequestContext {
       accessToken: async (target) => await this.#tokenFor(target),
       renew: async (refused, target) => this.#exchangeOf(target) === undefined ? await renewal(refused) : await this.#tokenFor(target, refused),
       incoming: this.#request.headers,
-      downstreams: [...downstreams, ...downstreamExchanges.map((e) => e.origin)]
+      downstreams: [...downstreams, ...downstreamExchanges.map((e) => e.origin)],
+      dpop: async () => {
+        const key = this.#payload?.tokens.dpopKey
+        return key === undefined ? undefined : await dpopHandle(key)
+      }
     }
   }
 

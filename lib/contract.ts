@@ -1,6 +1,7 @@
 // The shared request-context contract: what every caller (session, bearer, Basic)
 // looks like to a route as `request.oidc`, and the claims and tokens it is made of.
 // Every part implements or reads it; it imports no part.
+import type { JWK } from 'jose'
 
 /** Claims about the user: the validated ID token's claims (and userinfo, when fetched). */
 export interface OidcClaims {
@@ -17,6 +18,19 @@ export interface OidcTokenSet {
   /** Access-token expiry, Unix seconds. */
   expiresAt?: number | undefined
   scope?: string | undefined
+  /**
+   * With DPoP (`OIDC_DPOP=true`, RFC 9449): the session's own key pair, which the
+   * access and refresh tokens are bound to (`tokenType` `DPoP`). Sealed with the
+   * rest of the token set; every request that sends the token carries a proof signed with it.
+   */
+  dpopKey?: OidcDpopKey | undefined
+}
+
+/** A session's DPoP key: the algorithm, the private JWK (never logged, never in a cookie), and its RFC 7638 thumbprint (`cnf.jkt`). */
+export interface OidcDpopKey {
+  alg: string
+  jwk: JWK
+  jkt: string
 }
 
 /** What `authorizeAccessToken` returns: the validated tokens and the ID token's claims. */
@@ -75,7 +89,9 @@ export interface OidcRequestContext {
    * An origin declared with an exchange (`OIDC_DOWNSTREAM_EXCHANGE`) gets a token
    * exchanged for it at the IdP (RFC 8693, kept in the session until shortly before
    * it expires), never the user's own; a failed exchange throws as a failed refresh
-   * does (401 / 502 / 504) and sends nothing.
+   * does (401 / 502 / 504) and sends nothing. With DPoP (`OIDC_DPOP=true`) the
+   * session's tokens go as `Authorization: DPoP <token>` with a fresh proof per
+   * request (a downstream's `use_dpop_nonce` challenge is answered once with its nonce).
    *
    * @example
    * const res = await request.oidc.fetch('https://details.internal/products/1')
@@ -88,12 +104,14 @@ export interface OidcRequestContext {
    * only when `url` is given and its origin is in `OIDC_DOWNSTREAMS` (any other URL
    * throws `FST_OIDC_DOWNSTREAM_ORIGIN_DENIED`); for an origin declared with an
    * exchange, the token exchanged for it. Anonymous with a `url`: `FST_OIDC_UNAUTHENTICATED`.
+   * A DPoP session's token comes as `authorization: DPoP <token>` with a `dpop` proof
+   * for one `method` (default `GET`) request to `url`: ask again for each request.
    *
    * @example
    * const headers = await request.oidc.forwardHeaders('https://reviews.internal')
    * const { body } = await undici.request('https://reviews.internal/reviews/1', { headers })
    */
-  forwardHeaders (url?: string | URL): Promise<Record<string, string>>
+  forwardHeaders (url?: string | URL, method?: string): Promise<Record<string, string>>
 }
 
 declare module 'fastify' {

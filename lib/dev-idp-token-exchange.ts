@@ -2,7 +2,7 @@
 // registered on oidc-provider 9 with `registerGrantType` (its handler gets the
 // context only and sets `ctx.body`). Minimal on purpose: enough to issue each
 // downstream a token for its own audience, and to refuse what a real IdP refuses.
-import { createLocalJWKSet, jwtVerify, type JWK } from 'jose'
+import { EmbeddedJWK, calculateJwkThumbprint, createLocalJWKSet, jwtVerify, type JWK } from 'jose'
 import type { KoaContextWithOIDC, default as ProviderClass } from 'oidc-provider'
 
 /** RFC 8693 section 2.1 `grant_type`. */
@@ -30,17 +30,37 @@ async function subjectOf (ctx: KoaContextWithOIDC, token: string, keys: JWK[]): 
 }
 
 /**
+ * The thumbprint of the key of the request's DPoP proof (a custom grant is handed no
+ * validated proof: checked here, as oidc-provider checks its own grants' — signature
+ * by the embedded key, `typ`, `htm` POST, `htu` the token endpoint, `iat` within a
+ * minute), or undefined without one; a bad proof is `invalid_dpop_proof`.
+ */
+async function dpopThumbprint (ctx: KoaContextWithOIDC, errors: typeof import('oidc-provider').errors): Promise<string | undefined> {
+  const proof = ctx.get('DPoP')
+  if (proof === '') return undefined
+  try {
+    const { payload, protectedHeader } = await jwtVerify(proof, EmbeddedJWK, { typ: 'dpop+jwt', algorithms: ['ES256', 'ES384', 'PS256', 'RS256', 'EdDSA', 'Ed25519'], maxTokenAge: 60 })
+    if (payload['htm'] !== 'POST' || payload['htu'] !== ctx.oidc.urlFor('token')) throw new Error('htm or htu mismatch')
+    return await calculateJwkThumbprint(protectedHeader.jwk!)
+  } catch {
+    throw new errors.InvalidDpopProof('invalid DPoP proof')
+  }
+}
+
+/**
  * Registers the grant: the subject token must be an access token this provider
  * issued to the same client and still valid (an opaque one found in its store, or
  * a JWT one verified with `publicKeys`), else `invalid_grant`; the audience (`audience`, else `resource`)
  * one of `exchange.audiences`, else `invalid_target`. The answer is an RFC 9068
  * JWT access token of the same user whose `aud` is that audience alone, with the
- * requested scopes it knows (all of them when none is asked for).
+ * requested scopes it knows (all of them when none is asked for); bound to the key of the
+ * request's DPoP proof when there is one (`cnf.jkt`, `token_type` DPoP).
  */
 export function registerTokenExchange (provider: ProviderClass, errors: typeof import('oidc-provider').errors, exchange: DevIdpTokenExchange, publicKeys: JWK[]): void {
   provider.registerGrantType(TOKEN_EXCHANGE_GRANT, async (ctx: KoaContextWithOIDC) => {
     const params = ctx.oidc.params as Record<string, unknown>
     const client = ctx.oidc.client!
+    const jkt = await dpopThumbprint(ctx, errors)
     if (params['subject_token_type'] !== ACCESS_TOKEN_TYPE) throw new errors.InvalidRequest('subject_token_type must be an access token')
     const requested = params['audience'] ?? params['resource']
     const target = typeof requested === 'string' ? exchange.audiences[requested] : undefined
@@ -54,7 +74,8 @@ export function registerTokenExchange (provider: ProviderClass, errors: typeof i
     token.resourceServer = new ctx.oidc.provider.ResourceServer(requested as string, {
       audience: requested as string, scope: known.join(' '), accessTokenFormat: 'jwt', accessTokenTTL: exchange.ttl ?? 300, jwt: { sign: { alg: 'RS256' } }
     })
+    if (jkt !== undefined) token.setThumbprint('jkt', jkt)
     const value = await token.save()
-    ctx.body = { access_token: value, issued_token_type: ACCESS_TOKEN_TYPE, token_type: 'Bearer', expires_in: token.expiration, scope }
+    ctx.body = { access_token: value, issued_token_type: ACCESS_TOKEN_TYPE, token_type: jkt === undefined ? 'Bearer' : 'DPoP', expires_in: token.expiration, scope }
   }, ['subject_token', 'subject_token_type', 'requested_token_type', 'audience', 'resource', 'scope'])
 }

@@ -62,6 +62,12 @@ export interface DevIdpOptions {
   }
   /** Every client must use pushed authorization requests (the metadata says `require_pushed_authorization_requests`). Default false. */
   requirePushedAuthorizationRequests?: boolean
+  /**
+   * DPoP (RFC 9449, on by default): `false` switches it off (the metadata then lists no
+   * DPoP algorithm); `'nonce'` makes every DPoP proof carry a nonce the IdP issued
+   * (a proof without one is answered `use_dpop_nonce` with a `DPoP-Nonce` header). Default true.
+   */
+  dpop?: boolean | 'nonce'
   /** Filter oidc-provider's start-up warnings. Default true. */
   quiet?: boolean
   /**
@@ -100,6 +106,8 @@ export interface LogEntry {
   clientAssertion?: boolean
   /** An authorization request by `request_uri` (after a pushed authorization request). */
   requestUri?: boolean
+  /** The request carried a `DPoP` proof header. */
+  dpop?: boolean
 }
 
 export interface DevIdp {

@@ -167,6 +167,9 @@ export async function startDevIdp (options: DevIdpOptions): Promise<DevIdp> {
       },
       backchannelLogout: { enabled: true },
       pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: options.requirePushedAuthorizationRequests ?? false },
+      dPoP: options.dpop === 'nonce'
+        ? { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => true }
+        : { enabled: options.dpop !== false },
       resourceIndicators: {
         enabled: true,
         defaultResource: async (_ctx, _client, oneOf) => {
@@ -197,7 +200,7 @@ export async function startDevIdp (options: DevIdpOptions): Promise<DevIdp> {
 
   const log: LogEntry[] = []
   provider.use(async (ctx, next) => {
-    const entry: LogEntry = { method: ctx.method, path: ctx.path }
+    const entry: LogEntry = { method: ctx.method, path: ctx.path, ...(ctx.get('dpop') === '' ? {} : { dpop: true }) }
     log.push(entry)
     try {
       await next()

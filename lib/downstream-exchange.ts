@@ -14,19 +14,20 @@ export interface ExchangeResult {
   stored: StoredSession | undefined
 }
 
-/** The parameters an exchanged token was issued for, as one string. */
-function fingerprint (exchange: ResolvedExchange): string {
-  return JSON.stringify([exchange.audience ?? null, exchange.resource ?? null, exchange.scope ?? null])
+/** The parameters an exchanged token was issued for, and the DPoP key it is bound to, as one string. */
+function fingerprint (exchange: ResolvedExchange, payload: SessionPayload): string {
+  const jkt = payload.tokens.dpopKey?.jkt
+  return JSON.stringify([exchange.audience ?? null, exchange.resource ?? null, exchange.scope ?? null, ...(jkt === undefined ? [] : [jkt])])
 }
 
 /**
  * The session's token for this downstream when it can still be sent: issued for the
- * same exchange parameters, not the one the downstream just refused, and not within
+ * same exchange parameters (and DPoP key), not the one the downstream just refused, and not within
  * `leeway` seconds of its expiry (a token without a known expiry is never kept).
  */
 export function cachedExchange (payload: SessionPayload, exchange: ResolvedExchange, leeway: number, refused?: string): string | undefined {
   const entry = payload.exchanged?.[exchange.origin]
-  if (entry === undefined || entry.for !== fingerprint(exchange) || entry.accessToken === refused) return undefined
+  if (entry === undefined || entry.for !== fingerprint(exchange, payload) || entry.accessToken === refused) return undefined
   return entry.expiresAt! - leeway > Date.now() / 1000 ? entry.accessToken : undefined
 }
 
@@ -93,9 +94,9 @@ async function exchangeInto (runtime: Runtime, request: FastifyRequest, base: Se
   const { providers, vault, audit } = runtime
   const { client } = providers.get(base.provider)!
   const { origin, ...target } = exchange
-  const issued = await client.exchangeToken(base.tokens.accessToken, target)
+  const issued = await client.exchangeToken(base.tokens.accessToken, target, base.tokens.dpopKey)
   audit(request, 'token_exchange', { ...identityOf(base), downstream: origin })
-  const entry = issued.expiresAt === undefined ? undefined : { accessToken: issued.accessToken, expiresAt: issued.expiresAt, for: fingerprint(exchange) }
+  const entry = issued.expiresAt === undefined ? undefined : { accessToken: issued.accessToken, expiresAt: issued.expiresAt, for: fingerprint(exchange, base) }
   if (!keep || (entry === undefined && base.exchanged?.[origin] === undefined)) return { token: issued.accessToken, payload: base, stored: undefined }
   const payload = withEntry(base, origin, entry)
   const stored = await vault.write(request, payload)

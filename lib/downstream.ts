@@ -1,5 +1,8 @@
 import type { IncomingHttpHeaders } from 'node:http'
+import type { DPoPHandle } from 'oauth4webapi'
 import { OidcDownstreamOriginDeniedError, OidcDownstreamUnauthorizedError } from './errors.js'
+import { dpopResourceRequest } from './tokens/dpop-request.js'
+import { dpopProof } from './tokens/dpop-key.js'
 
 /** Tracing headers copied from the incoming request to every downstream call (W3C Trace Context, B3, request id). */
 export const TRACING_HEADERS = [
@@ -7,8 +10,8 @@ export const TRACING_HEADERS = [
   'b3', 'x-b3-traceid', 'x-b3-spanid', 'x-b3-parentspanid', 'x-b3-sampled', 'x-b3-flags'
 ] as const
 
-/** Credentials of the browser (or set by mistake in `init.headers`) that never go downstream. */
-const STRIPPED_HEADERS = ['authorization', 'proxy-authorization', 'cookie'] as const
+/** Credentials of the browser (or set by mistake in `init.headers`) that never go downstream; a proof is only the plugin's. */
+const STRIPPED_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'dpop'] as const
 
 /** Body types `fetch` can send a second time unchanged (it copies buffers; a stream is consumed by the first send). */
 const REPLAYABLE_BODIES = [URLSearchParams, ArrayBuffer, Blob, FormData]
@@ -28,6 +31,11 @@ export interface Forwarding {
   incoming: IncomingHttpHeaders
   /** The allow-listed URL origins (`config.downstreams`, plus those declared with an exchange). */
   downstreams: readonly string[]
+  /**
+   * The DPoP handle of a session whose tokens are DPoP-bound (asked after `accessToken`):
+   * its tokens go as `Authorization: DPoP` with a fresh proof per request. Undefined: bearer.
+   */
+  dpop?: () => Promise<DPoPHandle | undefined>
 }
 
 /**
@@ -109,7 +117,9 @@ export function sessionRenewal (session: RenewableSession): (refused: string) =>
  * request is sent once more when its body can be replayed; a 401 to that retry, or
  * a 401 with no way to refresh, throws `FST_OIDC_DOWNSTREAM_UNAUTHORIZED`. A stream
  * body cannot be sent twice: its 401 is returned as is, and the next call carries
- * the new token.
+ * the new token. A DPoP session (`forwarding.dpop`) sends `Authorization: DPoP <token>`
+ * with a fresh proof per request, and answers a 401 `use_dpop_nonce` challenge once with
+ * the downstream's nonce (see `dpopResourceRequest`) before any refresh.
  *
  * @example
  * const res = await request.oidc.fetch('https://details.internal/products/1')
@@ -118,19 +128,22 @@ export async function forwardFetch (forwarding: Forwarding, url: string | URL, i
   const target = allowedTarget(url, forwarding.downstreams)
   const token = await forwarding.accessToken(target)
   const tracing = tracingHeaders(forwarding.incoming)
+
+  const replayable = isReplayable(init.body)
+  const dpop = await forwarding.dpop?.()
   const send = async (accessToken: string): Promise<Response> => {
     const headers = new Headers(init.headers)
     for (const name of STRIPPED_HEADERS) headers.delete(name)
     for (const [name, value] of Object.entries(tracing)) {
       if (!headers.has(name)) headers.set(name, value)
     }
+    if (dpop !== undefined) return await dpopResourceRequest(dpop, accessToken, target, { ...init, headers }, replayable)
     headers.set('authorization', `Bearer ${accessToken}`)
     return await fetch(target, { ...init, headers, redirect: 'manual' })
   }
 
   const first = await send(token)
   if (first.status !== 401) return first
-  const replayable = isReplayable(init.body)
   if (replayable) await discard(first)
   const fresh = await forwarding.renew(token, target).catch(async (err: unknown) => {
     await discard(first)
@@ -152,14 +165,19 @@ export async function forwardFetch (forwarding: Forwarding, url: string | URL, i
  * client — the incoming request's tracing headers, plus `authorization: Bearer
  * <access token>` (refreshed first when about to expire) only when `url` is given
  * and allow-listed: the token is never handed out without knowing where it goes.
+ * A DPoP session's token goes as `authorization: DPoP <token>` with a `dpop` proof for
+ * one `method` request to `url` (a proof is single-use: ask again for each request).
  *
  * @example
  * const headers = await request.oidc.forwardHeaders('https://reviews.internal/')
  * await undici.request('https://reviews.internal/reviews/1', { headers })
  */
-export async function forwardHeaders (forwarding: Forwarding, url?: string | URL): Promise<Record<string, string>> {
+export async function forwardHeaders (forwarding: Forwarding, url?: string | URL, method = 'GET'): Promise<Record<string, string>> {
   const headers = tracingHeaders(forwarding.incoming)
   if (url === undefined) return headers
   const target = allowedTarget(url, forwarding.downstreams)
-  return { ...headers, authorization: `Bearer ${await forwarding.accessToken(target)}` }
+  const token = await forwarding.accessToken(target)
+  const dpop = await forwarding.dpop?.()
+  if (dpop === undefined) return { ...headers, authorization: `Bearer ${token}` }
+  return { ...headers, authorization: `DPoP ${token}`, dpop: await dpopProof(dpop, method, target, token) }
 }

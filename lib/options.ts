@@ -81,6 +81,14 @@ export interface FastifyOidcOptions extends OidcBasicOptions {
    * `pushed_authorization_request_endpoint`); `false`: never.
    */
   par?: 'auto' | boolean | undefined
+  /**
+   * `OIDC_DPOP`: `true` binds the tokens to a key pair of each session (RFC 9449, ES256 unless
+   * the IdP lists only other algorithms): the token and refresh requests carry a DPoP proof and
+   * `request.oidc.fetch()` sends `Authorization: DPoP` with a fresh proof per request. The IdP must
+   * list DPoP (`dpop_signing_alg_values_supported`) in its metadata. With several providers, the
+   * top-level setting is each provider's default (`OIDC_<NAME>_DPOP` overrides it). Default `false`.
+   */
+  dpop?: boolean | undefined
   /** `OIDC_BASE_URL`: the app's public origin; the redirect URI is base + prefix + `/callback`. */
   baseUrl?: string | undefined
   /**
@@ -168,7 +176,7 @@ export interface FastifyOidcOptions extends OidcBasicOptions {
 export interface OidcProviderOptions extends Pick<FastifyOidcOptions,
   'preset' | 'issuer' | 'clientId' | 'clientSecret' | 'scope' | 'endpoints' | 'discoveryUrl' | 'postLogoutRedirectUri' |
   'rolesClaim' | 'idTokenSigningAlgs' | 'fetchUserinfo' | 'serverUrl' | 'realm' | 'tenant' |
-  'tokenAuthMethod' | 'clientPrivateKey' | 'clientPrivateKeyFile' | 'clientKeyId' | 'par'> {
+  'tokenAuthMethod' | 'clientPrivateKey' | 'clientPrivateKeyFile' | 'clientKeyId' | 'par' | 'dpop'> {
   /** Lowercase letters, digits, `-` and `_`: `/auth/login?provider=<name>`, `OIDC_<NAME>_*` (`-` read as `_`). */
   name: string
 }

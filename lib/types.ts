@@ -1,7 +1,7 @@
 // The public types of both plugins, re-exported from the parts that own them
 // (nothing is declared here): the package's entry points export these.
 
-export type { OidcClaims, OidcLoginResult, OidcRequestContext, OidcTokenSet } from './contract.js'
+export type { OidcClaims, OidcDpopKey, OidcLoginResult, OidcRequestContext, OidcTokenSet } from './contract.js'
 export type { OidcAuditEvent, OidcAuditEventType } from './audit.js'
 export type { FastifyOidcOptions, OidcDecorator, OidcProviderOptions, RequireAuthOptions } from './options.js'
 export type { OidcDownstream, OidcDownstreamExchange } from './downstream-config.js'

@@ -6,7 +6,7 @@ import fastifyOidc, {
 } from 'fastify-oidc'
 import { oidcResourceServer, OidcDpopProofInvalidError, OidcTokenInvalidError, RedisStore, type BearerVerifier, type OidcResourceServerOptions, type ReplayStore, type VerifiedBearer } from 'fastify-oidc'
 import type { preHandlerAsyncHookHandler } from 'fastify'
-import { OidcProviderUnavailableError, OidcParRejectedError, type OidcPreset, type OidcProviderOptions, type OidcTokenAuthMethod } from 'fastify-oidc'
+import { OidcProviderUnavailableError, OidcParRejectedError, type OidcDpopKey, type OidcPreset, type OidcProviderOptions, type OidcTokenAuthMethod } from 'fastify-oidc'
 
 const app = Fastify()
 expectType<typeof fastifyOidc>(named)
@@ -33,6 +33,7 @@ app.get('/me', { preHandler: app.requireAuth({ roles: ['admin'], scopes: ['read'
   expectType<Promise<Response>>(request.oidc.fetch(new URL('https://api.example/orders')))
   expectType<Promise<Record<string, string>>>(request.oidc.forwardHeaders())
   expectType<Promise<Record<string, string>>>(request.oidc.forwardHeaders('https://api.example'))
+  expectType<Promise<Record<string, string>>>(request.oidc.forwardHeaders('https://api.example', 'POST'))
   expectError(request.oidc.fetch(42))
   return request.oidc.user?.sub
 })
@@ -110,6 +111,12 @@ app.register(fastifyOidc, { clientPrivateKey: { kty: 'EC', crv: 'P-256', x: '…
 expectAssignable<OidcProviderOptions>({ name: 'kc', preset: 'keycloak', tokenAuthMethod: 'client_secret_post', clientSecret: 's', par: false })
 expectError(app.register(fastifyOidc, { tokenAuthMethod: 'client_secret_jwt' }))
 expectError(app.register(fastifyOidc, { par: 'always' }))
+// DPoP (RFC 9449): a boolean for the relying party, for all providers or per provider; the token set carries the session's key.
+app.register(fastifyOidc, { dpop: true })
+expectAssignable<OidcProviderOptions>({ name: 'kc', preset: 'keycloak', dpop: false })
+expectError(app.register(fastifyOidc, { dpop: 'required' }))
+expectAssignable<OidcTokenSet>({ accessToken: 'x', tokenType: 'DPoP', dpopKey: { alg: 'ES256', jwk: { kty: 'EC', crv: 'P-256', x: '…', y: '…', d: '…' }, jkt: 't' } })
+expectType<OidcDpopKey | undefined>(({} as OidcTokenSet).dpopKey)
 expectAssignable<OidcTokenAuthMethod>('none')
 expectType<'FST_OIDC_PAR_REJECTED'>(new OidcParRejectedError('invalid_request').code)
 expectType<'FST_OIDC_PROVIDER_UNAVAILABLE'>(new OidcProviderUnavailableError('"staff"').code)

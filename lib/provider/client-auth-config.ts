@@ -15,6 +15,8 @@ export interface ClientAuthSettings {
   /** The `private_key_jwt` key (`OIDC_CLIENT_PRIVATE_KEY` / `_FILE`, `OIDC_CLIENT_KEY_ID`). */
   clientKey: ClientKey | undefined
   par: ParSetting
+  /** `OIDC_DPOP`: tokens bound to a key of each session (RFC 9449); the IdP must list DPoP in its metadata. */
+  dpop: boolean
 }
 
 const asMethod = (raw: string): OidcTokenAuthMethod | undefined => (TOKEN_AUTH_METHODS as readonly string[]).includes(raw) ? raw as OidcTokenAuthMethod : undefined
@@ -25,13 +27,14 @@ const asPar = (raw: string): ParSetting | undefined => raw === 'auto' ? 'auto' :
  * `private_key_jwt` when only a key is given), its key, and PAR. Pushes a
  * problem for a method without what it needs (a secret, a key), for a secret
  * or a key the method would not use, and for a method the preset's IdP does
- * not offer.
+ * not offer. DPoP: the provider's own setting, else `context.dpop` (the top-level
+ * `OIDC_DPOP` of several providers), else off.
  */
 export function resolveClientAuth (
   reader: SettingsReader,
   options: Partial<OidcProviderOptions>,
   envName: (suffix: string) => string,
-  context: { clientSecret: string | undefined, presetMethods: readonly OidcTokenAuthMethod[] | undefined, preset: string | undefined }
+  context: { clientSecret: string | undefined, presetMethods: readonly OidcTokenAuthMethod[] | undefined, preset: string | undefined, dpop?: boolean | undefined }
 ): ClientAuthSettings {
   const { problems, pick } = reader
   const methodName = envName('TOKEN_AUTH_METHOD')
@@ -64,5 +67,7 @@ export function resolveClientAuth (
   }
   const par = pick(options.par, envName('PAR'), asPar, 'auto, true or false') ?? 'auto'
   if (par !== 'auto' && typeof par !== 'boolean') problems.push(`${envName('PAR')}: expected auto, true or false`)
-  return { tokenAuthMethod: method, clientKey, par }
+  const dpop = pick(options.dpop, envName('DPOP'), asBool, 'true or false') ?? context.dpop ?? false
+  if (typeof dpop !== 'boolean') problems.push(`${envName('DPOP')}: expected true or false`)
+  return { tokenAuthMethod: method, clientKey, par, dpop }
 }

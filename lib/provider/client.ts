@@ -15,7 +15,7 @@ import { verifyLogoutToken, type LogoutRequest } from '../tokens/logout-token.js
 import { parseTokenResponse } from '../tokens/token-response.js'
 import { checkLoginStepUp, parseStepUpParams, type StepUpRequirement } from '../tokens/step-up.js'
 import type { AuthorizeParams, OidcClient } from './types.js'
-import type { OidcClaims, OidcLoginResult, OidcTokenSet } from '../contract.js'
+import type { OidcClaims, OidcDpopKey, OidcLoginResult, OidcTokenSet } from '../contract.js'
 import { isOAuthErrorCode, oauthErrorOf, translateIdpError, withReason } from '../idp-errors.js'
 import { invalidClientHint } from './client-auth.js'
 import { revokeWith, type ClientCredentials } from './client-credentials.js'
@@ -25,6 +25,8 @@ import { parAuthorizeUrl, pushAuthorizationRequest } from './par.js'
 import { logoutUrl } from './logout-url.js'
 import type { ResolvedProvider } from './provider-config.js'
 import { exchangeToken, type ExchangedToken } from './token-exchange.js'
+import { sendGrant } from './token-grant.js'
+import { dpopHandle, generateDpopKey } from '../tokens/dpop-key.js'
 import { fetchUserinfo } from './userinfo.js'
 
 export interface ClientDeps {
@@ -125,7 +127,7 @@ export class ProviderClient implements OidcClient {
     const { connection, transactions } = this.#deps
     const { provider } = this
     // Before the state is consumed: once the provider is back, the same answer can still complete the login.
-    const { info, oauth2, credentials } = connection.current()
+    const { info, oauth2, credentials, dpop } = connection.current()
     const query = request.query as Record<string, unknown>
     const state = single(query, 'state')
     const error = single(query, 'error')
@@ -150,15 +152,17 @@ export class ProviderClient implements OidcClient {
     if (code === undefined || code === '') throw withReason(new OidcCallbackMalformedError('no code'), 'malformed_callback')
 
     let response: Record<string, unknown>
+    // DPoP: the session's own key, made now; the tokens are bound to it (and it is sealed with them).
+    const dpopKey = dpop === undefined ? undefined : await generateDpopKey(dpop)
     try {
-      const grant = { code, redirect_uri: transaction.redirectUri ?? provider.redirectUri, code_verifier: transaction.codeVerifier }
-      response = (await oauth2.getToken({ ...grant, ...await credentials.bodyParams() })).token
+      const grant = { grant_type: 'authorization_code', code, redirect_uri: transaction.redirectUri ?? provider.redirectUri, code_verifier: transaction.codeVerifier } as const
+      response = await sendGrant(grant, { oauth2, credentials, httpTimeout: this.#deps.config.httpTimeout, dpopKey })
     } catch (err) {
       // The usual set-up mistake (a confidential client without its secret, or the wrong method): say which setting to fix.
       if (oauthErrorOf(err) === 'invalid_client') request.log.error({ provider: this.name }, invalidClientHint(provider, credentials.method))
       throw translateIdpError(err, 'token')
     }
-    const tokens = this.#tokens(response, { requestedScope: transaction.scope ?? provider.scope })
+    const tokens = this.#tokens(response, { requestedScope: transaction.scope ?? provider.scope, dpopKey })
     const done = (claims: OidcClaims, stepUp: StepUpRequirement | undefined): OidcLoginResult =>
       ({ tokens, claims, returnTo: transaction.returnTo, provider: this.name, ...(stepUp === undefined ? {} : { stepUp }) })
     const { clockTolerance } = this.#deps.config
@@ -184,7 +188,9 @@ export class ProviderClient implements OidcClient {
     const { info } = connection.current()
     const accessToken = typeof tokens === 'string' ? tokens : tokens.accessToken
     const expected = typeof tokens === 'string' ? undefined : claimsOf(tokens.idToken)?.sub
-    const body = await fetchUserinfo({ endpoint: info.endpoints.userinfo, accessToken, httpTimeout: config.httpTimeout, github: this.provider.oauth2Only })
+    const dpopKey = typeof tokens === 'string' ? undefined : tokens.dpopKey
+    const dpop = dpopKey === undefined ? undefined : await dpopHandle(dpopKey)
+    const body = await fetchUserinfo({ endpoint: info.endpoints.userinfo, accessToken, httpTimeout: config.httpTimeout, github: this.provider.oauth2Only, dpop })
     // OIDC Core 5.3.4: the answer is about the ID token's user, or it is not used.
     if (expected !== undefined && body.sub !== expected) {
       throw withReason(new OidcIdpResponseError('the userinfo answer is about another user'), 'userinfo_sub_mismatch')
@@ -202,13 +208,15 @@ export class ProviderClient implements OidcClient {
     if (tokens.refreshToken === undefined) throw withReason(new OidcNoRefreshTokenError(), 'no_refresh_token')
     const { oauth2, credentials } = connection.current()
     const previous = previousClaims ?? claimsOf(tokens.idToken)
+    // The binding follows the session: a DPoP session refreshes with its key (its refresh token may be bound to it).
+    const { dpopKey } = tokens
     let response: Record<string, unknown>
     try {
-      response = (await oauth2.createToken({ refresh_token: tokens.refreshToken }).refresh(await credentials.bodyParams(), { timeout: httpTimeout })).token
+      response = await sendGrant({ grant_type: 'refresh_token', refresh_token: tokens.refreshToken }, { oauth2, credentials, httpTimeout, dpopKey })
     } catch (err) {
       throw translateIdpError(err, 'token')
     }
-    const next = this.#tokens(response, { previous: tokens, requestedScope: this.provider.scope })
+    const next = this.#tokens(response, { previous: tokens, requestedScope: this.provider.scope, dpopKey })
     if (next.idToken === tokens.idToken) return { tokens: next }
     const claims = await this.#verify(next, undefined)
     if (previous !== undefined && !sameSubject(claims, previous)) {
@@ -241,9 +249,10 @@ export class ProviderClient implements OidcClient {
     return await verifyLogoutToken(token, { keys: keys.keys, algorithms, issuer: info.issuer, clientId: this.provider.clientId, clockTolerance: config.clockTolerance })
   }
 
-  /** RFC 8693: the user's access token exchanged for one for a downstream (see `exchangeToken`). */
-  async exchangeToken (subjectToken: string, target: OidcDownstreamExchange): Promise<ExchangedToken> {
-    return await exchangeToken(this.#deps.connection.current().credentials, subjectToken, target)
+  /** RFC 8693: the user's access token exchanged for one for a downstream (see `exchangeToken`); bound to `dpopKey` when given. */
+  async exchangeToken (subjectToken: string, target: OidcDownstreamExchange, dpopKey?: OidcDpopKey): Promise<ExchangedToken> {
+    const dpop = dpopKey === undefined ? undefined : { handle: await dpopHandle(dpopKey), httpTimeout: this.#deps.config.httpTimeout }
+    return await exchangeToken(this.#deps.connection.current().credentials, subjectToken, target, dpop)
   }
 
   /** Where the browser goes at logout (see `logoutUrl`). */

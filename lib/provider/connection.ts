@@ -5,6 +5,7 @@ import { BackgroundDiscovery } from './background-discovery.js'
 import { clientCredentials, type ClientCredentials } from './client-credentials.js'
 import { discoverProvider, type DiscoverySettings, type ProviderInfo } from './discovery.js'
 import { createOAuth2, type OAuth2Mechanics } from './oauth2.js'
+import { dpopAlgFor } from './dpop.js'
 import { parEndpointFor } from './par.js'
 import type { ResolvedProvider } from './provider-config.js'
 
@@ -19,6 +20,8 @@ export interface Discovered {
   credentials: ClientCredentials
   /** The PAR endpoint when authorization requests are pushed (`OIDC_PAR`), else undefined. */
   par: string | undefined
+  /** With `OIDC_DPOP=true`, the algorithm of the sessions' DPoP keys (see `dpopAlgFor`), else undefined. */
+  dpop: string | undefined
 }
 
 export interface ConnectionSettings extends DiscoverySettings {
@@ -110,7 +113,8 @@ export class ProviderConnection {
       keys,
       algorithms: idTokenAlgorithms(this.provider, info.metadata),
       credentials: await clientCredentials(this.provider, info, this.#settings.httpTimeout),
-      par: parEndpointFor(this.provider, info)
+      par: parEndpointFor(this.provider, info),
+      dpop: dpopAlgFor(this.provider, info)
     }
   }
 

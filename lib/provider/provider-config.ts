@@ -40,8 +40,11 @@ const ENDPOINT_SUFFIXES: Record<keyof OidcEndpoints, string> = {
   revocation: 'REVOCATION_ENDPOINT',
   introspection: 'INTROSPECTION_ENDPOINT'
 }
-/** Options (and env suffixes) that belong to one provider: with several providers, they go in `providers` / `OIDC_<NAME>_*`. */
-const PROVIDER_OPTIONS: Record<Exclude<keyof OidcProviderOptions, 'name'>, string> = {
+/**
+ * Options (and env suffixes) that belong to one provider: with several providers, they go in `providers` / `OIDC_<NAME>_*`.
+ * (`dpop` / `OIDC_DPOP` may also be set once for all of them.)
+ */
+const PROVIDER_OPTIONS: Record<Exclude<keyof OidcProviderOptions, 'name' | 'dpop'>, string> = {
   preset: 'PRESET',
   issuer: 'ISSUER',
   clientId: 'CLIENT_ID',
@@ -117,10 +120,14 @@ function entriesOf (reader: SettingsReader, options: FastifyOidcOptions): Entry[
  * The first provider is the default one.
  */
 export function resolveProviders (reader: SettingsReader, options: FastifyOidcOptions, shared: SharedProviderSettings): ResolvedProvider[] {
-  return entriesOf(reader, options).map((entry, index) => resolveProvider(reader, entry, index === 0 ? '' : `/${entry.name}`, shared))
+  const entries = entriesOf(reader, options)
+  // With several providers, the top-level OIDC_DPOP (or `dpop`) is every provider's default.
+  const dpop = entries.length === 1 && entries[0]!.prefix === '' ? undefined : reader.pick(options.dpop, 'OIDC_DPOP', asBool, 'true or false')
+  if (dpop !== undefined && typeof dpop !== 'boolean') reader.problems.push('OIDC_DPOP: expected true or false')
+  return entries.map((entry, index) => resolveProvider(reader, entry, index === 0 ? '' : `/${entry.name}`, shared, dpop === true))
 }
 
-function resolveProvider (reader: SettingsReader, { name, options, prefix }: Entry, callbackPath: string, shared: SharedProviderSettings): ResolvedProvider {
+function resolveProvider (reader: SettingsReader, { name, options, prefix }: Entry, callbackPath: string, shared: SharedProviderSettings, dpop: boolean): ResolvedProvider {
   const { problems, pick, checkUrl } = reader
   const envName = (suffix: string): string => `OIDC_${prefix}${suffix}`
   const url = (option: string | undefined, suffix: string, idp = true): string | undefined =>
@@ -152,7 +159,7 @@ function resolveProvider (reader: SettingsReader, { name, options, prefix }: Ent
   if (clientId === undefined || clientId === '') problems.push(`${envName('CLIENT_ID')}: required, the client id registered at the IdP`)
   const clientSecret = pick(options.clientSecret, envName('CLIENT_SECRET'), asString, 'a string') || undefined
 
-  const clientAuth = resolveClientAuth(reader, options, envName, { clientSecret, presetMethods: defaults.tokenAuthMethods, preset })
+  const clientAuth = resolveClientAuth(reader, options, envName, { clientSecret, presetMethods: defaults.tokenAuthMethods, preset, dpop })
 
   const endpoints: OidcEndpoints = { ...defaults.endpoints }
   for (const [key, suffix] of Object.entries(ENDPOINT_SUFFIXES) as Array<[keyof OidcEndpoints, string]>) {

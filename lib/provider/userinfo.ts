@@ -1,6 +1,8 @@
+import type { DPoPHandle } from 'oauth4webapi'
 import { OidcIdpError, OidcIdpResponseError } from '../errors.js'
 import { translateIdpError, withReason } from '../idp-errors.js'
 import type { OidcClaims } from '../contract.js'
+import { dpopResourceRequest } from '../tokens/dpop-request.js'
 
 export interface UserinfoRequest {
   /** The userinfo endpoint; for GitHub, its REST API's `/user`. */
@@ -9,6 +11,8 @@ export interface UserinfoRequest {
   httpTimeout: number
   /** GitHub's `/user` answer (numeric `id`, `login`, `avatar_url`) instead of OIDC userinfo. */
   github: boolean
+  /** A DPoP-bound access token's key: sent as `Authorization: DPoP` with a proof (see `dpopResourceRequest`). */
+  dpop?: DPoPHandle | undefined
 }
 
 /** GitHub's `/user` fields as OIDC standard claims; `sub` is the numeric id, which never changes (the login may). */
@@ -23,20 +27,20 @@ function githubClaims (user: Record<string, unknown>): Record<string, unknown> {
 
 /**
  * Fetches userinfo with the access token in the `Authorization: Bearer` header
- * (never the query string), without following redirects, within the time-out.
+ * (`DPoP` with a proof for a DPoP-bound token; never the query string), without following redirects, within the time-out.
  * 401 from the IdP: `FST_OIDC_IDP_ERROR`; anything unusable, or an answer
  * without `sub`: `FST_OIDC_IDP_BAD_RESPONSE`; time-out: `FST_OIDC_IDP_TIMEOUT`.
  */
-export async function fetchUserinfo ({ endpoint, accessToken, httpTimeout, github }: UserinfoRequest): Promise<OidcClaims> {
+export async function fetchUserinfo ({ endpoint, accessToken, httpTimeout, github, dpop }: UserinfoRequest): Promise<OidcClaims> {
   if (endpoint === undefined) throw withReason(new OidcIdpResponseError('the provider has no userinfo endpoint'), 'userinfo_error')
   let body: unknown
   try {
-    const response = await fetch(endpoint, {
-      // GitHub's API wants its media type and refuses requests without a User-Agent.
-      headers: { authorization: `Bearer ${accessToken}`, accept: github ? 'application/vnd.github+json' : 'application/json', 'user-agent': 'fastify-oidc' },
-      signal: AbortSignal.timeout(httpTimeout),
-      redirect: 'error'
-    })
+    // GitHub's API wants its media type and refuses requests without a User-Agent.
+    const headers = { accept: github ? 'application/vnd.github+json' : 'application/json', 'user-agent': 'fastify-oidc' }
+    const init = { signal: AbortSignal.timeout(httpTimeout), redirect: 'error' } as const
+    const response = dpop === undefined
+      ? await fetch(endpoint, { ...init, headers: { ...headers, authorization: `Bearer ${accessToken}` } })
+      : await dpopResourceRequest(dpop, accessToken, new URL(endpoint), { ...init, headers: new Headers(headers) }, true)
     if (response.status === 401) throw withReason(new OidcIdpError('the userinfo endpoint refused the access token'), 'userinfo_error')
     if (!response.ok) throw withReason(new OidcIdpResponseError(`the userinfo endpoint answered HTTP ${response.status}`), 'userinfo_error')
     body = await response.json()

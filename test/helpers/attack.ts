@@ -20,11 +20,14 @@ export interface Attack extends TestApp {
 export interface AttackOptions {
   op?: HostileOpOptions
   app?: Partial<BuildAppOptions>
+  /** Runs once the OP is up, before the app discovers it (e.g. to change its metadata). */
+  beforeApp?: (op: HostileOp) => void
 }
 
 /** A hostile OP and the app registered against it (client 'test-client' / 'test-secret'). */
 export async function startAttack (t: Test, options: AttackOptions = {}): Promise<Attack> {
   const op = await startHostileOp(t, options.op)
+  options.beforeApp?.(op)
   const app = await buildApp(t, {
     port: await freePort(),
     issuer: op.issuer,
