@@ -40,6 +40,8 @@ export interface Stack {
   idp?: DevIdp
   /** Token exchange per service is on (`EXAMPLE_TOKEN_EXCHANGE=true` with the embedded IdP). */
   tokenExchange: boolean
+  /** DPoP is on: productpage's tokens are bound to a key of each session, the services require DPoP (`EXAMPLE_DPOP=true`, or `OIDC_DPOP=true` with a real IdP). */
+  dpop: boolean
   apps: FastifyInstance[]
   close: () => Promise<void>
 }
@@ -63,8 +65,10 @@ export async function startStack (options: StackOptions = {}): Promise<Stack> {
   }
   try {
     let issuer = env['OIDC_ISSUER']
-    const productpage: Record<string, unknown> = { baseUrl: url, env, authenticate: (await openUsersTable()).authenticate }
-    const service: Record<string, unknown> = { env }
+    // DPoP: productpage's OIDC_DPOP is true / false; the services (same env) then require DPoP-bound tokens.
+    const dpop = /^(1|true|yes)$/i.test(env[issuer === undefined ? 'EXAMPLE_DPOP' : 'OIDC_DPOP'] ?? '')
+    const productpage: Record<string, unknown> = { baseUrl: url, env, authenticate: (await openUsersTable()).authenticate, ...(dpop ? { dpop: true } : {}) }
+    const service: Record<string, unknown> = { env: { ...env, OIDC_DPOP: undefined }, ...(dpop ? { dpop: 'required' } : {}) }
     // Each service gets a token exchanged for it alone (embedded IdP only: with a real one, set OIDC_DOWNSTREAM_EXCHANGE).
     const exchange = issuer === undefined && /^(1|true|yes)$/i.test(env['EXAMPLE_TOKEN_EXCHANGE'] ?? '')
     if (issuer === undefined) {
@@ -110,7 +114,7 @@ export async function startStack (options: StackOptions = {}): Promise<Stack> {
     }
     apps.push(await buildExampleApp(productpage, { detailsUrl, reviewsUrl }, logger))
     await listen(apps.at(-1)!, port)
-    return { url, details: detailsUrl, reviews: reviewsUrl, issuer, ...(idp === undefined ? {} : { idp }), tokenExchange: exchange, apps, close }
+    return { url, details: detailsUrl, reviews: reviewsUrl, issuer, ...(idp === undefined ? {} : { idp }), tokenExchange: exchange, dpop, apps, close }
   } catch (err) {
     await close()
     throw err

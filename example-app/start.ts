@@ -21,6 +21,8 @@ identity     ${stack.issuer}${stack.idp === undefined ? '' : '   (embedded devel
 if (stack.idp !== undefined) console.log('Log in as "demo" with any password ("admin" also has the admin role).\n')
 if (stack.tokenExchange) console.log('Token exchange per service is on: details and reviews each receive a token for their own audience only.\n')
 else if (stack.idp !== undefined) console.log('EXAMPLE_TOKEN_EXCHANGE=true npm start: each service receives a token exchanged for it alone (RFC 8693).\n')
+if (stack.dpop) console.log('DPoP is on: the tokens are bound to a key of each session; details and reviews accept them only with a fresh proof of it.\n')
+else if (stack.idp !== undefined) console.log('EXAMPLE_DPOP=true npm start: tokens bound to a key of each session, useless when stolen (RFC 9449 DPoP).\n')
 console.log('Ctrl-C stops everything.')
 
 let stopping = false
