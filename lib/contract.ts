@@ -73,7 +73,10 @@ export interface OidcRequestContext {
    * })
    */
   login (result: OidcLoginResult): Promise<void>
-  /** A fresh access token, refreshing first when it is about to expire. */
+  /**
+   * A fresh access token, refreshing first when it is about to expire. With DPoP it is
+   * bound to the session's key: useless without a proof (use `fetch` or `forwardHeaders`).
+   */
   accessToken (): Promise<string>
   /**
    * The global `fetch` with `Authorization: Bearer <access token>` (refreshed first
