@@ -8,6 +8,7 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import { decodeJwt, exportJWK, generateKeyPair, SignJWT, type JSONWebKeySet, type JWK } from 'jose'
 import { startDevIdp, type DevIdp, type DevIdpClient } from '../example-app/dev-idp.js'
 import { Browser, loginAtProvider } from '../test/helpers/browser.js'
+import { startDownstreams, type Downstreams } from './downstreams.js'
 import type { SessionData } from './servers/common.js'
 
 /** The user of every row: a UUID `sub`, as Keycloak or Entra ID issue. */
@@ -50,8 +51,8 @@ export interface Fixture {
   mintRs256: (count: number) => Promise<string[]>
   /** Every token response of the dev IdP, in order. */
   issued: IssuedTokens[]
-  /** The local downstream of rows 11 and 12: answers `{"ok":true}` to a request carrying a bearer token, 401 otherwise. */
-  downstreamUrl: string
+  /** The local downstreams of the fetch rows (11, 11v, 11d, 12): their URLs and what each was sent (bench/downstreams.ts). */
+  downstreams: Downstreams
   close: () => Promise<void>
 }
 
@@ -122,11 +123,7 @@ export async function startFixture (clients: Array<Omit<DevIdpClient, 'client_se
     res.writeHead(200, { 'content-type': 'application/json' }).end(jwksBody)
   })
   const jwksPort = await listen(jwksServer)
-  const downstream = createServer((req, res) => {
-    const bearer = req.headers.authorization?.startsWith('Bearer ') === true
-    res.writeHead(bearer ? 200 : 401, { 'content-type': 'application/json' }).end(bearer ? '{"ok":true}' : '{"ok":false}')
-  })
-  const downstreamPort = await listen(downstream)
+  const downstreams = await startDownstreams(idp.issuer, AUDIENCE)
 
   return {
     idp,
@@ -141,10 +138,9 @@ export async function startFixture (clients: Array<Omit<DevIdpClient, 'client_se
       return tokens
     },
     issued,
-    downstreamUrl: `http://127.0.0.1:${downstreamPort}/data`,
+    downstreams,
     close: async () => {
-      downstream.closeAllConnections()
-      await new Promise<void>((resolve) => downstream.close(() => resolve()))
+      await downstreams.close()
       jwksServer.closeAllConnections()
       await new Promise<void>((resolve) => jwksServer.close(() => resolve()))
       await idp.close()

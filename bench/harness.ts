@@ -294,7 +294,8 @@ export async function prepareRows (options: PrepareOptions): Promise<Prepared> {
       jwksUri: fixture.jwksUri,
       verifiedTokenCacheTtl: row.verifiedTokenCacheTtl,
       ...(row.memoryStoreMax === undefined ? {} : { memoryStoreMax: row.memoryStoreMax }),
-      ...(row.fetchMode === undefined ? {} : { fetchMode: row.fetchMode, downstreamUrl: fixture.downstreamUrl }),
+      ...(row.fetchMode === undefined ? {} : { fetchMode: row.fetchMode, downstreamUrl: fixture.downstreams.url(row.downstream ?? 'header') }),
+      ...(row.dpop === undefined ? {} : { dpop: row.dpop }),
       jwks: fixture.jwks
     })
     const start = async (row: RowDef): Promise<void> => {

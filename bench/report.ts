@@ -1,8 +1,9 @@
 // The tables `npm run bench` prints (Markdown, pasted as is into the README).
+import type { Downstreams } from './downstreams.js'
 import type { LoadResult } from './load.js'
 import type { SessionGrowthResult } from './session-growth.js'
 import type { SessionSizes } from './sizes.js'
-import { ROWS, type RowDef, type StoreWrites } from './spec.js'
+import { ROWS, type DownstreamKind, type RowDef, type StoreWrites } from './spec.js'
 import type { StoreRssResult } from './store-rss.js'
 
 export interface RowReport {
@@ -105,16 +106,26 @@ export function anomalies (reports: RowReport[]): string[] {
     : []))
 }
 
+/**
+ * Row `a`'s median req/s over row `b`'s, with the lowest and highest ratio of one
+ * round to the same round (the rounds are interleaved: round i of both rows ran
+ * minutes apart at most); undefined when either row did not run.
+ */
+function compare (reports: RowReport[], a: string, b: string): Pick<Target, 'value' | 'min' | 'max'> | undefined {
+  const ra = reports.find((r) => r.row.id === a)
+  const rb = reports.find((r) => r.row.id === b)
+  if (ra === undefined || rb === undefined) return undefined
+  const perRound = ra.rounds.map((r, i) => r.rps / (rb.rounds[i]?.rps ?? Number.NaN)).filter(Number.isFinite)
+  return { value: medianRps(ra) / medianRps(rb), ...(perRound.length === 0 ? {} : { min: Math.min(...perRound), max: Math.max(...perRound) }) }
+}
+
+const roundsRange = (t: Pick<Target, 'min' | 'max'>): string => t.min === undefined || t.max === undefined ? '' : ` (rounds ${ratio(t.min)}–${ratio(t.max)})`
+
 export function targets (reports: RowReport[], sizes: SessionSizes | undefined): Target[] {
-  const find = (id: string): RowReport | undefined => reports.find((r) => r.row.id === id)
   const target = (label: string, a: string, b: string, goal: number): Target => {
-    const ra = find(a)
-    const rb = find(b)
-    if (ra === undefined || rb === undefined) return { label, value: Number.NaN, goal, met: undefined }
-    const value = medianRps(ra) / medianRps(rb)
-    // Round by round (the rounds are interleaved: round i of both rows ran minutes apart at most).
-    const perRound = ra.rounds.map((r, i) => r.rps / (rb.rounds[i]?.rps ?? Number.NaN)).filter(Number.isFinite)
-    return { label, value, goal, met: value >= goal, ...(perRound.length === 0 ? {} : { min: Math.min(...perRound), max: Math.max(...perRound) }) }
+    const ratios = compare(reports, a, b)
+    if (ratios === undefined) return { label, value: Number.NaN, goal, met: undefined }
+    return { label, goal, met: ratios.value >= goal, ...ratios }
   }
   const list = [
     target('(3) / (2b): requireAuth, memory store, vs @fastify/session small user object', '3', '2b', 1.0),
@@ -136,8 +147,25 @@ export function targetLines (list: Target[]): string {
   return list.map((t) => {
     const sign = t.label.startsWith('sealed') ? '<=' : '>='
     const status = t.met === undefined ? 'not measured' : t.met ? 'met' : 'MISSED'
-    const range = t.min === undefined || t.max === undefined ? '' : ` (rounds ${ratio(t.min)}–${ratio(t.max)})`
-    return `- ${t.label}: ${ratio(t.value)}${range} (target ${sign} ${t.goal}x) — ${status}`
+    return `- ${t.label}: ${ratio(t.value)}${roundsRange(t)} (target ${sign} ${t.goal}x) — ${status}`
+  }).join('\n')
+}
+
+/**
+ * Issue 17 (reported, no target): the cost of a DPoP-protected downstream call beside
+ * the bearer one — row 11d against row 11v (both downstreams verify what they are sent:
+ * like for like), and against row 11 (whose downstream verifies nothing); 11v / 11 is
+ * the share of the verifying downstream. Lines only for the rows that ran.
+ */
+export function dpopLines (reports: RowReport[]): string {
+  const lines: Array<[string, string, string]> = [
+    ['11d', '11v', 'DPoP vs Bearer, request.oidc.fetch() to an oidcResourceServer downstream verifying what it is sent (the proof too for 11d): like for like'],
+    ['11d', '11', 'DPoP to a downstream verifying the token and the proof vs Bearer to a downstream checking only the header'],
+    ['11v', '11', 'Bearer to a downstream verifying the JWT vs Bearer to a downstream checking only the header']
+  ]
+  return lines.flatMap(([a, b, label]) => {
+    const ratios = compare(reports, a, b)
+    return ratios === undefined ? [] : [`- (${a}) / (${b}): ${label}: ${ratio(ratios.value)}${roundsRange(ratios)}`]
   }).join('\n')
 }
 
@@ -230,4 +258,20 @@ export function sessionGrowthAnomalies (results: SessionGrowthResult[]): string[
       ...r.writes > 0 ? [`${r.store} store, ${int(r.sessions)} sessions: ${r.writes} store writes in the read-only rounds (target 0)`] : []
     ]
   })
+}
+
+/** What each downstream of the rows that ran was sent: requests, `Authorization` schemes, DPoP proofs, refusals (target 0). */
+export function downstreamLines (rows: RowDef[], downstreams: Pick<Downstreams, 'seen'>): string {
+  const used = new Map<DownstreamKind, string[]>()
+  for (const row of rows) {
+    if (row.fetchMode === undefined) continue
+    const kind = row.downstream ?? 'header'
+    used.set(kind, [...used.get(kind) ?? [], row.id])
+  }
+  return [...used].map(([kind, ids]) => {
+    const seen = downstreams.seen(kind)
+    const schemes = Object.entries(seen.schemes).map(([scheme, n]) => `${scheme} ${int(n)}`).join(', ')
+    return `- ${kind} (row${ids.length === 1 ? '' : 's'} ${ids.join(', ')}): ${int(seen.requests)} requests (Authorization: ${schemes === '' ? 'none' : schemes}), ` +
+      `${int(seen.proofs)} with a DPoP proof, ${int(seen.refused)} refused`
+  }).join('\n')
 }

@@ -24,7 +24,7 @@ import { join } from 'node:path'
 import { compileServers, prepareRows, TSX_RUNTIME, writesBetween } from './harness.js'
 import { load } from './load.js'
 import { bearerGrowth, type GrowthResult } from './growth.js'
-import { addWrites, anchorLine, anomalies, growthTable, noWrites, referenceLines, rssTable, sessionGrowthAnomalies, sessionGrowthTable, sizeTable, targetLines, targets, throughputTable, writesTable, type RowReport } from './report.js'
+import { addWrites, anchorLine, anomalies, downstreamLines, dpopLines, growthTable, noWrites, referenceLines, rssTable, sessionGrowthAnomalies, sessionGrowthTable, sizeTable, targetLines, targets, throughputTable, writesTable, type RowReport } from './report.js'
 import { sessionGrowth, type SessionGrowth } from './session-growth.js'
 import { measureSession, storeRss, type SessionSample } from './sizes.js'
 import { REDIS_CLUSTER_URL, ROWS, type StoreWrites } from './spec.js'
@@ -99,6 +99,7 @@ let reports: RowReport[]
 let growth: GrowthResult[] = []
 let sessions: SessionGrowth | undefined
 let sample: SessionSample | undefined
+let downstreamSeen = ''
 const memory: StoreRssResult[] = []
 try {
   for (const row of prepared.rows) {
@@ -133,6 +134,7 @@ try {
     })
   }
   await prepared.closeServers()
+  downstreamSeen = downstreamLines(prepared.rows.map((r) => r.row), prepared.fixture.downstreams)
   if (profiled.size > 0) log(`CPU profiles of rows ${[...profiled].join(', ')} written to ${profileDir}`)
 
   if (withSizes && prepared.sizeProbe !== undefined) {
@@ -195,6 +197,9 @@ if (sessions !== undefined) {
   if (odd.length > 0) out.push('Session growth anomalies (these figures do not measure what they say):', ...odd.map((l) => `- ${l}`), '')
 }
 out.push('Targets (issue 15; the ratio of the medians, then the lowest and highest ratio of one round to the same round):', targetLines(targets(reports, sample?.sizes)), '')
+const dpop = dpopLines(reports)
+if (dpop !== '') out.push('DPoP (issue 17: the cost of a DPoP-protected downstream call beside the bearer one; the ratio of the medians, then of one round to the same round; reported, no target):', dpop, '')
+if (downstreamSeen !== '') out.push('What the downstreams of the fetch rows were sent (the verification, the warm-up and every round):', downstreamSeen, '')
 const anchor = anchorLine(reports)
 if (anchor !== '') out.push('Anchor (reported, no target):', anchor, '')
 const references = referenceLines(reports)

@@ -42,6 +42,8 @@ export interface ServerSpec {
   downstreamUrl?: string
   /** fastify-oidc: add the bench-only route that copies a logged-in session N times (session growth tables). */
   mintSessions?: boolean
+  /** Row 11d: the relying party's `dpop: true` (its tokens bound to a per-session key, sent as DPoP). */
+  dpop?: boolean
 }
 
 /**
@@ -50,6 +52,15 @@ export interface ServerSpec {
  * global `fetch` (undici) with `Authorization` set by hand from `accessToken()` (`'plain'`).
  */
 export type FetchMode = 'oidc' | 'plain'
+
+/**
+ * The local downstream a fetch row calls (bench/downstreams.ts): `'header'` (rows 11, 12)
+ * checks only that an `Authorization: Bearer` header is there; `'verify-bearer'` (row 11v)
+ * is an `oidcResourceServer` verifying the JWT access token (RS256 via the dev IdP's JWKS,
+ * its cache of verified tokens); `'verify-dpop'` (row 11d) is one with `dpop: 'required'`,
+ * verifying the JWT, its `cnf.jkt` and the request's DPoP proof.
+ */
+export type DownstreamKind = 'header' | 'verify-bearer' | 'verify-dpop'
 
 /**
  * What a fastify-oidc server wrote to its session store so far, by kind:
@@ -86,8 +97,11 @@ export interface RowDef {
   verifiedTokenCacheTtl?: number
   /** fastify-oidc rows: `memoryStoreMax` (the growth rows hold more sessions than its default). */
   memoryStoreMax?: number
-  /** Fetch rows (11, 12): how the route calls the downstream. */
+  /** Fetch rows (11, 11v, 11d, 12): how the route calls the downstream, and which downstream (default `'header'`). */
   fetchMode?: FetchMode
+  downstream?: DownstreamKind
+  /** Row 11d: the relying party's `dpop: true`. */
+  dpop?: boolean
   /** Why a row the issue does not list is there. */
   note?: string
   /** A row that may be refused at start-up (its feature not there yet): skipped with a note instead of failing the run. */
@@ -137,7 +151,33 @@ export const ROWS: readonly RowDef[] = [
   { id: '8', label: 'fastify-oidc requireBearer, ES256 JWT, no cache', kind: 'bearer', credential: 'bearer-es256', verifiedTokenCacheTtl: 0 },
   { id: '9', label: 'fastify-jwt-jwks (@fastify/jwt), RS256 JWT', kind: 'jwt-jwks', credential: 'bearer-rs256' },
   { id: '10', label: 'raw jose.jwtVerify + createLocalJWKSet, RS256', kind: 'jose-local', credential: 'bearer-rs256' },
-  { id: '11', label: 'fastify-oidc requireAuth + request.oidc.fetch() to a local downstream', kind: 'oidc', credential: 'login-oidc', sessionStore: 'memory', fetchMode: 'oidc' },
+  {
+    id: '11',
+    label: 'fastify-oidc requireAuth + request.oidc.fetch() (Bearer) to a local downstream checking only that a Bearer header is there',
+    kind: 'oidc',
+    credential: 'login-oidc',
+    sessionStore: 'memory',
+    fetchMode: 'oidc'
+  },
+  {
+    id: '11v',
+    label: 'fastify-oidc requireAuth + request.oidc.fetch() (Bearer) to an oidcResourceServer downstream verifying the JWT (RS256, JWKS, its token cache)',
+    kind: 'oidc',
+    credential: 'login-oidc',
+    sessionStore: 'memory',
+    fetchMode: 'oidc',
+    downstream: 'verify-bearer'
+  },
+  {
+    id: '11d',
+    label: 'fastify-oidc requireAuth, dpop: true + request.oidc.fetch() (DPoP, fresh ES256 proof) to an oidcResourceServer downstream (dpop: required) verifying the JWT, its cnf.jkt and the proof',
+    kind: 'oidc',
+    credential: 'login-oidc',
+    sessionStore: 'memory',
+    fetchMode: 'oidc',
+    downstream: 'verify-dpop',
+    dpop: true
+  },
   {
     id: '12',
     label: 'fastify-oidc requireAuth + global fetch (undici), Authorization set by hand from accessToken()',

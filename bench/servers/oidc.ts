@@ -1,8 +1,9 @@
 // Rows 3, 4 and 4c: fastify-oidc's requireAuth on a session made by a real login
 // through the dev IdP; row 3 with the memory store, rows 4 and 4c with a Redis
 // store URL. The store is the one the plugin opens for that setting, counting
-// its writes (bench/servers/counting-store.ts). Rows 11 and 12 call a local
-// downstream from the guarded route (`request.oidc.fetch()` or a plain fetch).
+// its writes (bench/servers/counting-store.ts). Rows 11, 11v, 11d and 12 call a local
+// downstream from the guarded route (`request.oidc.fetch()` or a plain fetch);
+// row 11d with `dpop: true` (its tokens DPoP-bound, each call with a fresh proof).
 // The session growth servers (`mintSessions`) also have the bench-only route
 // that copies the caller's logged-in session N times (./mint-sessions.ts).
 import Fastify from 'fastify'
@@ -23,6 +24,7 @@ export const build: BuildServer = async (spec) => {
     scope: SCOPE,
     ...(spec.memoryStoreMax === undefined ? {} : { memoryStoreMax: spec.memoryStoreMax }),
     ...(spec.downstreamUrl === undefined ? {} : { downstreams: [new URL(spec.downstreamUrl).origin] }),
+    ...(spec.dpop === undefined ? {} : { dpop: spec.dpop }),
     env: {}
   }
   const defaults = resolveConfig(options)
