@@ -6,12 +6,15 @@ import { transform, version } from 'esbuild'
 
 const RELATIVE = /^(\.{1,2}\/|\/|file:)/
 
-/** `./x.js` in a TypeScript file names `./x.ts` (NodeNext style): try the .ts file when the .js one is missing. */
+/** The project's own TypeScript and plain-ESM files (bench/servers/secure-session.mjs imports `../spec.js`). */
+const OWN_SOURCE = /^file:(?!.*\/node_modules\/).*\.(ts|mjs)$/
+
+/** `./x.js` in a TypeScript (or the project's .mjs) file names `./x.ts` (NodeNext style): try the .ts file when the .js one is missing. */
 export async function resolve (specifier, context, next) {
   try {
     return await next(specifier, context)
   } catch (err) {
-    if (RELATIVE.test(specifier) && specifier.endsWith('.js') && context.parentURL?.endsWith('.ts')) {
+    if (RELATIVE.test(specifier) && specifier.endsWith('.js') && OWN_SOURCE.test(context.parentURL ?? '')) {
       return await next(`${specifier.slice(0, -3)}.ts`, context)
     }
     throw err
