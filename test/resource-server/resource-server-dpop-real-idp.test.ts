@@ -2,10 +2,9 @@
 // default): the code is redeemed with a DPoP proof, so the IdP binds the access
 // token to the client's key (cnf.jkt in the JWT, or in the introspection answer
 // with token_type DPoP). The API accepts it with a proof of that key only.
-import { createHash, randomBytes } from 'node:crypto'
 import t, { type Test } from 'tap'
 import { decodeJwt } from 'jose'
-import { Browser, loginAtProvider } from '../helpers/browser.js'
+import { codeLogin } from '../helpers/code-login.js'
 import { freePort, startProvider, type TestProvider } from '../helpers/provider.js'
 import { API_AUDIENCE, buildResourceServer } from '../helpers/resource-server.js'
 import { dpopKey, proof, type DpopKey } from '../helpers/dpop.js'
@@ -14,32 +13,10 @@ interface Tokens { access_token: string, token_type: string }
 
 /** Logs `demo` in at the IdP and redeems the code with a DPoP proof of `key` (no ath: no token yet). */
 async function dpopLogin (idp: TestProvider, appBaseUrl: string, key: DpopKey): Promise<Tokens> {
-  const verifier = randomBytes(32).toString('base64url')
-  const authorize = new URL(`${idp.issuer}/auth`)
-  authorize.search = new URLSearchParams({
-    client_id: idp.client.clientId,
-    response_type: 'code',
-    scope: 'openid api:read',
-    redirect_uri: idp.client.redirectUri,
-    state: 's',
-    nonce: 'n-0123456789',
-    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
-    code_challenge_method: 'S256'
-  }).toString()
-  const done = await loginAtProvider(new Browser(), authorize, { stopAt: (url) => url.origin === appBaseUrl })
-  const code = new URL(done.stoppedAt!).searchParams.get('code')!
-  const tokenEndpoint = `${idp.issuer}/token`
-  const res = await fetch(tokenEndpoint, {
-    method: 'POST',
-    headers: {
-      authorization: `Basic ${Buffer.from(`${idp.client.clientId}:${idp.client.clientSecret!}`).toString('base64')}`,
-      'content-type': 'application/x-www-form-urlencoded',
-      dpop: await proof(key, 'POST', tokenEndpoint, '', { claims: { ath: undefined } })
-    },
-    body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: idp.client.redirectUri, code_verifier: verifier })
+  return await codeLogin<Tokens>(idp, appBaseUrl, {
+    params: { nonce: 'n-0123456789' },
+    tokenHeaders: async (tokenEndpoint) => ({ dpop: await proof(key, 'POST', tokenEndpoint, '', { claims: { ath: undefined } }) })
   })
-  if (res.status !== 200) throw new Error(`token endpoint: ${res.status} ${await res.text()}`)
-  return await res.json() as Tokens
 }
 
 async function idpWith (t: Test, format: 'jwt' | 'opaque', key: DpopKey): Promise<{ idp: TestProvider, tokens: Tokens }> {

@@ -2,34 +2,16 @@
 // oidc-provider: client_secret_post, or private_key_jwt (an assertion each call,
 // the key from OIDC_CLIENT_PRIVATE_KEY, OIDC_TOKEN_AUTH_METHOD implied by a key
 // alone); and the configuration errors of a method without what it needs.
-import { createHash, randomBytes } from 'node:crypto'
 import t from 'tap'
 import { exportJWK, exportPKCS8, generateKeyPair } from 'jose'
 import { resolveResourceServerConfig } from '../../lib/resource-server/config.js'
-import { Browser, loginAtProvider } from '../helpers/browser.js'
+import { codeLogin } from '../helpers/code-login.js'
 import { freePort, startProvider, type TestProvider } from '../helpers/provider.js'
 import { API_AUDIENCE, buildResourceServer } from '../helpers/resource-server.js'
 
 /** An opaque access token of `demo`, issued to the test client. */
 async function opaqueToken (idp: TestProvider, appBaseUrl: string): Promise<string> {
-  const verifier = randomBytes(32).toString('base64url')
-  const authorize = new URL(`${idp.issuer}/auth`)
-  authorize.search = new URLSearchParams({
-    client_id: idp.client.clientId,
-    response_type: 'code',
-    scope: 'openid api:read',
-    redirect_uri: idp.client.redirectUri,
-    state: 's',
-    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
-    code_challenge_method: 'S256'
-  }).toString()
-  const done = await loginAtProvider(new Browser(), authorize, { stopAt: (url) => url.origin === appBaseUrl })
-  const res = await fetch(`${idp.issuer}/token`, {
-    method: 'POST',
-    headers: { authorization: `Basic ${Buffer.from(`${idp.client.clientId}:${idp.client.clientSecret!}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'authorization_code', code: new URL(done.stoppedAt!).searchParams.get('code')!, redirect_uri: idp.client.redirectUri, code_verifier: verifier })
-  })
-  return (await res.json() as { access_token: string }).access_token
+  return (await codeLogin<{ access_token: string }>(idp, appBaseUrl)).access_token
 }
 
 t.test('introspection with client_secret_post and with private_key_jwt', async (t) => {

@@ -3,10 +3,9 @@
 // issued access token is sent to the API. JWT access tokens (RFC 9068) are
 // verified with the IdP's JWKS; opaque ones by introspection at the IdP. The
 // ID token and the refresh token of the same login are refused as access tokens.
-import { createHash, randomBytes } from 'node:crypto'
 import t, { type Test } from 'tap'
 import { decodeProtectedHeader } from 'jose'
-import { Browser, loginAtProvider } from '../helpers/browser.js'
+import { codeLogin } from '../helpers/code-login.js'
 import { freePort, startProvider, type TestProvider } from '../helpers/provider.js'
 import { API_AUDIENCE, buildResourceServer, type ResourceServerApp } from '../helpers/resource-server.js'
 
@@ -14,30 +13,7 @@ interface Tokens { access_token: string, id_token: string, refresh_token: string
 
 /** Logs `demo` in at the IdP and redeems the code as the test client. */
 async function login (idp: TestProvider, appBaseUrl: string, scope = 'openid email api:read'): Promise<Tokens> {
-  const verifier = randomBytes(32).toString('base64url')
-  const authorize = new URL(`${idp.issuer}/auth`)
-  authorize.search = new URLSearchParams({
-    client_id: idp.client.clientId,
-    response_type: 'code',
-    scope,
-    redirect_uri: idp.client.redirectUri,
-    state: 's',
-    nonce: 'n-0123456789',
-    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
-    code_challenge_method: 'S256'
-  }).toString()
-  const done = await loginAtProvider(new Browser(), authorize, { stopAt: (url) => url.origin === appBaseUrl })
-  const code = new URL(done.stoppedAt!).searchParams.get('code')!
-  const res = await fetch(`${idp.issuer}/token`, {
-    method: 'POST',
-    headers: {
-      authorization: `Basic ${Buffer.from(`${idp.client.clientId}:${idp.client.clientSecret!}`).toString('base64')}`,
-      'content-type': 'application/x-www-form-urlencoded'
-    },
-    body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: idp.client.redirectUri, code_verifier: verifier })
-  })
-  if (res.status !== 200) throw new Error(`token endpoint: ${res.status} ${await res.text()}`)
-  return await res.json() as Tokens
+  return await codeLogin<Tokens>(idp, appBaseUrl, { scope, params: { nonce: 'n-0123456789' } })
 }
 
 async function call (api: ResourceServerApp, token: string, path = '/api'): Promise<{ status: number, body: Record<string, unknown>, challenge: string | null }> {

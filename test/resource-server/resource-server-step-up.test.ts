@@ -4,10 +4,10 @@
 // error_description="…", acr_values="…", max_age=…`. The relying party's
 // requireAuth({ accept: ['bearer'] }) answers the same. Tokens from the real IdP
 // carry the login's acr and auth_time.
-import { createHash, randomBytes } from 'node:crypto'
 import t from 'tap'
-import { Browser, loginAtProvider } from '../helpers/browser.js'
+import { Browser } from '../helpers/browser.js'
 import { buildApp } from '../helpers/build-app.js'
+import { codeLogin } from '../helpers/code-login.js'
 import { startHostileOp } from '../helpers/hostile-op.js'
 import { freePort, startProvider } from '../helpers/provider.js'
 import { API_AUDIENCE, buildResourceServer, rawRequest, signAccessToken } from '../helpers/resource-server.js'
@@ -99,27 +99,8 @@ t.test('the real IdP: JWT access tokens carry the login\'s acr and auth_time', a
     }
   })
   const browser = new Browser()
-  const tokenFor = async (acrValues?: string): Promise<{ access_token: string, refresh_token: string }> => {
-    const verifier = randomBytes(32).toString('base64url')
-    const authorize = new URL(`${idp.issuer}/auth`)
-    authorize.search = new URLSearchParams({
-      client_id: idp.client.clientId,
-      response_type: 'code',
-      scope: 'openid api:read',
-      redirect_uri: idp.client.redirectUri,
-      state: 's',
-      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
-      code_challenge_method: 'S256',
-      ...(acrValues === undefined ? {} : { acr_values: acrValues })
-    }).toString()
-    const done = await loginAtProvider(browser, authorize, { stopAt: (url) => url.origin === appBaseUrl })
-    const res = await fetch(`${idp.issuer}/token`, {
-      method: 'POST',
-      headers: { authorization: `Basic ${Buffer.from(`${idp.client.clientId}:${idp.client.clientSecret!}`).toString('base64')}` },
-      body: new URLSearchParams({ grant_type: 'authorization_code', code: new URL(done.stoppedAt!).searchParams.get('code')!, redirect_uri: idp.client.redirectUri, code_verifier: verifier })
-    })
-    return await res.json() as { access_token: string, refresh_token: string }
-  }
+  const tokenFor = async (acrValues?: string): Promise<{ access_token: string, refresh_token: string }> =>
+    await codeLogin(idp, appBaseUrl, { browser, ...(acrValues === undefined ? {} : { params: { acr_values: acrValues } }) })
   const pay = async (token: string): Promise<{ status: number, challenge: unknown }> => {
     const res = await rawRequest(`${api.url}/pay`, { authorization: `Bearer ${token}` })
     return { status: res.status, challenge: res.headers['www-authenticate'] }
