@@ -2,7 +2,7 @@
 // port (the IdP redirects the browser to it), closed when the test ends.
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import fastifyOidc, { type FastifyOidcOptions, type OidcAuditEvent } from '../../lib/index.js'
-import type { Teardownable } from './provider.js'
+import { freePort, type Teardownable } from './provider.js'
 
 export const SESSION_SECRET = 'test-session-secret-0123456789-abcdefghij'
 
@@ -47,4 +47,15 @@ export async function buildApp (t: Teardownable, options: BuildAppOptions): Prom
   routes?.(app)
   await app.listen({ port, host: '127.0.0.1' })
   return { app, baseUrl, events, logs }
+}
+
+/**
+ * The error `register()` fails with for these options (a base URL on a free port, the
+ * test session secret, no env unless given), or undefined when the plugin started.
+ */
+export async function registerError (t: Teardownable, options: FastifyOidcOptions): Promise<(Error & { code?: string }) | undefined> {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  return await app.register(fastifyOidc, { baseUrl: `http://127.0.0.1:${await freePort()}`, sessionSecret: SESSION_SECRET, env: {}, ...options })
+    .ready().then(() => undefined, (e: unknown) => e as Error & { code?: string })
 }

@@ -4,13 +4,11 @@
 // (502, no session, nothing leaked); a use_dpop_nonce answer is retried once
 // with the IdP's nonce, and only once; OIDC_DPOP per provider and for all.
 import t, { type Test } from 'tap'
-import Fastify from 'fastify'
 import { decodeJwt, decodeProtectedHeader } from 'jose'
-import fastifyOidc, { resolveConfig } from '../../lib/index.js'
+import { resolveConfig } from '../../lib/index.js'
 import { type Attack, expectLoggedIn, expectRejected, hitCallback, reachCallback, scriptToken, startAttack } from '../helpers/attack.js'
-import { SESSION_SECRET } from '../helpers/build-app.js'
+import { registerError, SESSION_SECRET } from '../helpers/build-app.js'
 import { startHostileOp } from '../helpers/hostile-op.js'
-import { freePort } from '../helpers/provider.js'
 
 for (const [name, listed, message] of [
   ['lists no DPoP algorithm', undefined, /OIDC_DPOP=true but the IdP's metadata lists no dpop_signing_alg_values_supported/],
@@ -20,11 +18,7 @@ for (const [name, listed, message] of [
     const op = await startHostileOp(t)
     if (listed === undefined) delete op.metadata['dpop_signing_alg_values_supported']
     else op.metadata['dpop_signing_alg_values_supported'] = [...listed]
-    const app = Fastify()
-    t.teardown(() => app.close())
-    const err = await app.register(fastifyOidc, {
-      baseUrl: `http://127.0.0.1:${await freePort()}`, sessionSecret: SESSION_SECRET, env: { OIDC_DPOP: 'true' }, issuer: op.issuer, clientId: op.clientId, clientSecret: 's'
-    }).ready().then(() => undefined, (e: unknown) => e as Error & { code?: string })
+    const err = await registerError(t, { env: { OIDC_DPOP: 'true' }, issuer: op.issuer, clientId: op.clientId, clientSecret: 's' })
     t.equal(err?.code, 'FST_OIDC_DISCOVERY_FAILED')
     t.match(err?.message, message)
   })

@@ -4,11 +4,9 @@
 // FST_OIDC_PAR_REJECTED), fails (5xx: 502) or does not answer (504) — each audited,
 // no login transaction left behind; OIDC_PAR=true without a PAR endpoint fails at start.
 import t from 'tap'
-import Fastify from 'fastify'
 import { exportJWK, exportPKCS8, generateKeyPair } from 'jose'
-import fastifyOidc from '../../lib/index.js'
 import { Browser } from '../helpers/browser.js'
-import { buildApp, SESSION_SECRET } from '../helpers/build-app.js'
+import { buildApp, registerError } from '../helpers/build-app.js'
 import { startHostileOp } from '../helpers/hostile-op.js'
 import { freePort } from '../helpers/provider.js'
 
@@ -77,11 +75,7 @@ for (const { name, script, status, code, reason } of failures) {
 t.test('OIDC_PAR=true with an IdP without pushed_authorization_request_endpoint: register() fails', async (t) => {
   const op = await startHostileOp(t)
   delete op.metadata['pushed_authorization_request_endpoint']
-  const app = Fastify()
-  t.teardown(() => app.close())
-  const err = await app.register(fastifyOidc, {
-    baseUrl: `http://127.0.0.1:${await freePort()}`, sessionSecret: SESSION_SECRET, env: { OIDC_PAR: 'true' }, issuer: op.issuer, clientId: op.clientId, clientSecret: 's'
-  }).ready().then(() => undefined, (e: unknown) => e as Error & { code?: string })
+  const err = await registerError(t, { env: { OIDC_PAR: 'true' }, issuer: op.issuer, clientId: op.clientId, clientSecret: 's' })
   t.equal(err?.code, 'FST_OIDC_DISCOVERY_FAILED')
   t.match(err?.message, /OIDC_PAR=true but the metadata has no pushed_authorization_request_endpoint/)
 })

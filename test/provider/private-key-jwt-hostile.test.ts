@@ -4,10 +4,8 @@
 // 401, coded, audited, logged with the settings to check, no key material).
 import t from 'tap'
 import { exportJWK, exportPKCS8, generateKeyPair } from 'jose'
-import Fastify from 'fastify'
-import fastifyOidc from '../../lib/index.js'
 import { Browser } from '../helpers/browser.js'
-import { buildApp, SESSION_SECRET } from '../helpers/build-app.js'
+import { buildApp, registerError } from '../helpers/build-app.js'
 import { startHostileOp } from '../helpers/hostile-op.js'
 import { freePort } from '../helpers/provider.js'
 
@@ -48,11 +46,7 @@ t.test('an IdP that accepts no algorithm the key can sign: register() fails nami
   const key = await keyPair('ES256')
   const op = await startHostileOp(t, { clientPublicJwk: key.publicJwk })
   op.metadata['token_endpoint_auth_signing_alg_values_supported'] = ['RS256', 'PS256']
-  const app = Fastify()
-  t.teardown(() => app.close())
-  const err = await app.register(fastifyOidc, {
-    baseUrl: `http://127.0.0.1:${await freePort()}`, sessionSecret: SESSION_SECRET, env: {}, issuer: op.issuer, clientId: op.clientId, clientPrivateKey: key.pem
-  }).ready().then(() => undefined, (e: unknown) => e as Error & { code?: string })
+  const err = await registerError(t, { issuer: op.issuer, clientId: op.clientId, clientPrivateKey: key.pem })
   t.equal(err?.code, 'FST_OIDC_DISCOVERY_FAILED')
   t.match(err?.message, /RS256,PS256, which the key of OIDC_CLIENT_PRIVATE_KEY cannot sign \(it signs ES256\)/)
 })
