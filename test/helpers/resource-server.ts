@@ -156,3 +156,19 @@ export async function startIntrospectionEndpoint (t: Teardownable): Promise<Intr
   endpoint.url = `http://127.0.0.1:${(server.address() as { port: number }).port}`
   return endpoint
 }
+
+/**
+ * The API introspecting at `endpoint` (its issuer, its `/jwks` and `/introspect`), as
+ * client `api` / `secret` unless `options` say otherwise.
+ */
+export async function buildIntrospectingServer (t: Teardownable, endpoint: IntrospectionEndpoint, options: BuildResourceServerOptions = {}): Promise<ResourceServerApp> {
+  return await buildResourceServer(t, {
+    issuer: endpoint.url,
+    audience: API_AUDIENCE,
+    jwksUri: `${endpoint.url}/jwks`,
+    introspectionEndpoint: `${endpoint.url}/introspect`,
+    clientId: 'api',
+    clientSecret: 'secret',
+    ...options
+  })
+}

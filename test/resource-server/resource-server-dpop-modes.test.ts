@@ -7,7 +7,7 @@ import t from 'tap'
 import Fastify from 'fastify'
 import { oidcResourceServer, resolveResourceServerConfig } from '../../lib/index.js'
 import { startHostileOp } from '../helpers/hostile-op.js'
-import { API_AUDIENCE, buildResourceServer, rawRequest, signAccessToken, startIntrospectionEndpoint } from '../helpers/resource-server.js'
+import { API_AUDIENCE, buildIntrospectingServer, buildResourceServer, rawRequest, signAccessToken, startIntrospectionEndpoint } from '../helpers/resource-server.js'
 import { dpopKey, proof } from '../helpers/dpop.js'
 import { redisStore, uniquePrefix } from '../helpers/redis.js'
 
@@ -68,14 +68,7 @@ t.test('OIDC_DPOP and replayStore errors name the setting', async (t) => {
 t.test('introspection: cnf.jkt of the answer binds an opaque token', async (t) => {
   const endpoint = await startIntrospectionEndpoint(t)
   const key = await dpopKey()
-  const api = await buildResourceServer(t, {
-    issuer: endpoint.url,
-    audience: API_AUDIENCE,
-    jwksUri: `${endpoint.url}/jwks`,
-    introspectionEndpoint: `${endpoint.url}/introspect`,
-    clientId: 'api',
-    clientSecret: 'secret'
-  })
+  const api = await buildIntrospectingServer(t, endpoint)
   const url = `${api.url}/api`
   const token = randomBytes(24).toString('base64url')
   endpoint.answer = () => ({ body: { active: true, sub: 'alice', aud: API_AUDIENCE, scope: 'api:read', token_type: 'DPoP', cnf: { jkt: key.jkt } } })

@@ -4,18 +4,12 @@
 // answer alone — a handler cannot grant a token a scope for everyone.
 import { randomBytes } from 'node:crypto'
 import t from 'tap'
-import { API_AUDIENCE, buildResourceServer, startIntrospectionEndpoint, viewOf, type OidcView } from '../helpers/resource-server.js'
+import { API_AUDIENCE, buildIntrospectingServer, startIntrospectionEndpoint, viewOf, type OidcView } from '../helpers/resource-server.js'
 
 t.test('a handler mutating request.oidc does not poison the cached answer', async (t) => {
   const endpoint = await startIntrospectionEndpoint(t)
   endpoint.answer = () => ({ body: { active: true, sub: 'alice', aud: API_AUDIENCE, scope: 'api:read', roles: ['user'], token_type: 'Bearer' } })
-  const api = await buildResourceServer(t, {
-    issuer: endpoint.url,
-    audience: API_AUDIENCE,
-    jwksUri: `${endpoint.url}/jwks`,
-    introspectionEndpoint: `${endpoint.url}/introspect`,
-    clientId: 'api',
-    clientSecret: 'secret',
+  const api = await buildIntrospectingServer(t, endpoint, {
     routes: (app) => {
       app.get('/mutate', { preHandler: app.requireBearer() }, async (request) => {
         request.oidc.scopes.push('admin:write')

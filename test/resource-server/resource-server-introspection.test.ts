@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto'
 import t, { type Test } from 'tap'
 import {
-  API_AUDIENCE, buildResourceServer, startIntrospectionEndpoint,
+  API_AUDIENCE, buildIntrospectingServer, buildResourceServer, startIntrospectionEndpoint,
   type IntrospectionEndpoint, type OidcView, type ResourceServerApp
 } from '../helpers/resource-server.js'
 import type { OidcResourceServerOptions } from '../../lib/index.js'
@@ -14,11 +14,7 @@ const opaque = (): string => randomBytes(24).toString('base64url')
 
 async function setup (t: Test, options: OidcResourceServerOptions = {}): Promise<{ endpoint: IntrospectionEndpoint, api: ResourceServerApp }> {
   const endpoint = await startIntrospectionEndpoint(t)
-  const api = await buildResourceServer(t, {
-    issuer: endpoint.url,
-    audience: API_AUDIENCE,
-    jwksUri: `${endpoint.url}/jwks`,
-    introspectionEndpoint: `${endpoint.url}/introspect`,
+  const api = await buildIntrospectingServer(t, endpoint, {
     clientId: 'api:rs',
     clientSecret: 'p@ss word',
     httpTimeout: 300,
