@@ -32,6 +32,7 @@ import { defaultClaims, page, quietly, ROLES_CLAIM, signingKeys } from './dev-id
 import type { DevIdp, DevIdpOptions, LogEntry } from './dev-idp-types.js'
 import { acrConfiguration, authenticationClaims, issueRequestedAcr } from './dev-idp-acr.js'
 import { TOKEN_EXCHANGE_GRANT, registerTokenExchange, type DevIdpTokenExchange } from './dev-idp-token-exchange.js'
+import { publicJwk } from './tokens/public-jwk.js'
 import type {
   Account,
   ClientMetadata,
@@ -218,7 +219,7 @@ export async function startDevIdp (options: DevIdpOptions): Promise<DevIdp> {
   })
 
   if (options.tokenExchange !== undefined) {
-    const publicKeys = privateKeys.map(({ d, p, q, dp, dq, qi, ...publicJwk }) => publicJwk as import('jose').JWK)
+    const publicKeys = privateKeys.map((key) => publicJwk(key as import('jose').JWK))
     registerTokenExchange(provider, errors, options.tokenExchange, publicKeys)
   }
   server.on('request', provider.callback())

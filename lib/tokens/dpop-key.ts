@@ -1,7 +1,8 @@
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose'
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey } from 'jose'
 import { LRUCache } from 'lru-cache'
 import * as oauth from 'oauth4webapi'
 import type { OidcDpopKey } from '../contract.js'
+import { publicJwk } from './public-jwk.js'
 
 /** The DPoP proof algorithms a session key can be made for, the preferred first (RFC 9449: asymmetric only). */
 export const DPOP_KEY_ALGS = ['ES256', 'ES384', 'PS256', 'RS256'] as const
@@ -18,11 +19,6 @@ export async function generateDpopKey (alg: string): Promise<OidcDpopKey> {
   const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true })
   const jwk = await exportJWK(privateKey)
   return { alg, jwk, jkt: await calculateJwkThumbprint(await exportJWK(publicKey)) }
-}
-
-/** The public half of a private JWK (the members RFC 7638 hashes, and `kty`/`crv`). */
-function publicJwk ({ d, p, q, dp, dq, qi, ...rest }: JWK): JWK {
-  return rest
 }
 
 /**
